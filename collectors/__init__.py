@@ -1,0 +1,4 @@
+"""Reads AWS (SageMaker inventory, CloudWatch, Cost Explorer) into Postgres.
+
+Only collectors/aws/ and collectors/simulator/ import boto3/botocore; neither imports Django.
+"""

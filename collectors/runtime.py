@@ -1,0 +1,59 @@
+"""Wiring from Django settings to the plain collectors: which accounts, which client factory.
+
+This is the only place the simulated AWS account is switched on, from the AWS_SIMULATOR setting;
+the collection code itself never knows whether it talks to AWS or to the simulator.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from django.conf import settings
+
+from collectors.aws.clients import CallLog, ClientFactory, default_config
+from collectors.model import AccountTarget
+from dashboard.models import AwsAccount
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4)
+def simulator_for(spec: str):
+    from collectors.simulator import SimulatedAWS
+
+    return SimulatedAWS.from_spec(spec)
+
+
+def build_factory(call_log: CallLog | None = None) -> ClientFactory:
+    config = default_config(max_attempts=settings.AWS_MAX_ATTEMPTS, read_timeout=settings.AWS_READ_TIMEOUT)
+    kwargs = {"config": config, "role_session_name": settings.AWS_ROLE_SESSION_NAME, "call_log": call_log}
+    if settings.AWS_SIMULATOR:
+        import boto3
+
+        sim = simulator_for(settings.AWS_SIMULATOR)
+        # Static dummy credentials: nothing in the environment can leak into, or out of, a simulated run.
+        session = boto3.Session(aws_access_key_id="SIMULATED", aws_secret_access_key="SIMULATED")  # noqa: S106
+        return ClientFactory(session=session, hooks=[sim.attach], **kwargs)
+    return ClientFactory(**kwargs)
+
+
+def target(account: AwsAccount) -> AccountTarget:
+    return AccountTarget(
+        account_id=account.account_id,
+        role_arn=account.role_arn or None,
+        external_id=account.external_id or None,
+        label=account.label,
+    )
+
+
+def enabled_accounts() -> list[AwsAccount]:
+    """The accounts to collect. With none configured at all, the ambient credentials' account is
+    registered (once) as the one account, in settings.AWS_REGIONS."""
+    if not AwsAccount.objects.exists():
+        account_id = build_factory().caller_account_id()
+        AwsAccount.objects.get_or_create(
+            account_id=account_id, defaults={"label": "ambient credentials", "regions": settings.AWS_REGIONS}
+        )
+        log.info("no accounts configured: registered ambient account %s", account_id)
+    return list(AwsAccount.objects.filter(enabled=True))

@@ -1,0 +1,1 @@
+"""The collectors' writes into Postgres (Django ORM and bulk SQL); nothing here calls AWS."""

@@ -1,0 +1,80 @@
+from django.contrib import admin
+
+from dashboard.models import (
+    AwsAccount,
+    CollectionRun,
+    Endpoint,
+    EndpointEvent,
+    InstanceType,
+    ProductionVariant,
+    Team,
+)
+
+
+@admin.register(AwsAccount)
+class AwsAccountAdmin(admin.ModelAdmin):
+    list_display = ["account_id", "label", "role_arn", "regions", "enabled"]
+    list_filter = ["enabled"]
+    search_fields = ["account_id", "label"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "tag_values"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["members"]
+    search_fields = ["name"]
+
+
+@admin.register(InstanceType)
+class InstanceTypeAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "vcpus",
+        "gpu_count",
+        "gpu_memory_gib",
+        "accelerator",
+        "hourly_price",
+        "currency",
+        "known",
+    ]
+    list_filter = ["known", "gpu_count"]
+    search_fields = ["name", "accelerator"]
+
+
+class VariantInline(admin.TabularInline):
+    model = ProductionVariant
+    extra = 0
+    can_delete = False
+    readonly_fields = [f.name for f in ProductionVariant._meta.fields]
+
+
+class EventInline(admin.TabularInline):
+    model = EndpointEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "kind", "detail"]
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(admin.ModelAdmin):
+    """Inventory is AWS's truth: read-only here, except which team owns an endpoint (derived from tags)."""
+
+    list_display = ["name", "account", "region", "team", "status", "last_seen", "deleted_at"]
+    list_filter = ["region", "status", "team", "account"]
+    search_fields = ["name", "arn"]
+    readonly_fields = [f.name for f in Endpoint._meta.fields if f.name != "team"]
+    inlines = [VariantInline, EventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CollectionRun)
+class CollectionRunAdmin(admin.ModelAdmin):
+    list_display = ["kind", "account", "region", "started_at", "finished_at", "status", "metrics_requested"]
+    list_filter = ["kind", "status", "region"]
+    readonly_fields = [f.name for f in CollectionRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

