@@ -85,7 +85,7 @@ TEMPLATES = [
 ]
 
 # --- Data stores -------------------------------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL") or embedded.postgres_url(VAR_DIR)
+DATABASE_URL = env_secret("DATABASE_URL") or embedded.postgres_url(VAR_DIR)  # may hold a password: _FILE too
 REDIS_URL = env_str("REDIS_URL") or embedded.redis_url(VAR_DIR)
 
 
@@ -180,7 +180,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "staticfiles"  # collectstatic target; whitenoise wants it to exist
+STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve static/ without a collectstatic step in the embedded run
 
 # --- HTTPS / production hardening --------------------------------------------------------------------

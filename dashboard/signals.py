@@ -10,9 +10,10 @@ from dashboard.services.teams import remap_all_endpoints
 @receiver(post_migrate)
 def seed_catalogue(sender, app_config=None, using="default", **kwargs):
     # post_migrate also fires after migrating backwards (to zero, say), when the table is gone.
-    if app_config is not None and app_config.label == "dashboard":
-        if InstanceType._meta.db_table in connections[using].introspection.table_names():
-            seed_instance_types()
+    if app_config is None or app_config.label != "dashboard":
+        return
+    if InstanceType._meta.db_table in connections[using].introspection.table_names():
+        seed_instance_types()
 
 
 @receiver(post_save, sender=Team)

@@ -32,7 +32,10 @@ def make_endpoint(sm, name, variants, tags=()):
 
 
 def serverless(memory=2048, concurrency=5, name="AllTraffic"):
-    return {"VariantName": name, "ServerlessConfig": {"MemorySizeInMB": memory, "MaxConcurrency": concurrency}}
+    return {
+        "VariantName": name,
+        "ServerlessConfig": {"MemorySizeInMB": memory, "MaxConcurrency": concurrency},
+    }
 
 
 def instance(kind="ml.g4dn.xlarge", count=2, name="AllTraffic"):
@@ -49,7 +52,9 @@ def moto_fleet(moto_env):
 
 
 @pytest.mark.django_db
-def test_it_collects_every_endpoint_with_shape_tags_and_team(moto_fleet, moto_factory, team_search, team_vision):
+def test_it_collects_every_endpoint_with_shape_tags_and_team(
+    moto_fleet, moto_factory, team_search, team_vision
+):
     account = AwsAccount.objects.create(account_id="123456789012", regions=["us-east-1"])
     run = collect_inventory(account, "us-east-1", factory=moto_factory())
 
@@ -140,7 +145,15 @@ def snapshot_rows():
         )
     )  # fmt: skip
     variants = sorted(
-        (v.endpoint.name, v.name, v.kind, v.memory_mb, v.max_concurrency, v.instance_type_id, v.current_instance_count)
+        (
+            v.endpoint.name,
+            v.name,
+            v.kind,
+            v.memory_mb,
+            v.max_concurrency,
+            v.instance_type_id,
+            v.current_instance_count,
+        )
         for v in ProductionVariant.objects.select_related("endpoint")
     )
     return endpoints, variants

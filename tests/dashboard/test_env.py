@@ -2,9 +2,18 @@ import pytest
 
 from dashboard.env import ConfigError, env_bool, env_int, env_list, env_secret, env_str
 
+SPELLINGS = [
+    ("1", True),
+    ("true", True),
+    ("YES", True),
+    ("on", True),
+    ("0", False),
+    ("false", False),
+    ("No", False),
+]
 
-@pytest.mark.parametrize("raw,expected", [("1", True), ("true", True), ("YES", True), ("on", True), ("0", False),
-                                          ("false", False), ("No", False), ("", False)])  # fmt: skip
+
+@pytest.mark.parametrize("raw,expected", [*SPELLINGS, ("", False)])
 def test_env_bool_reads_common_spellings(raw, expected):
     assert env_bool("X", not expected, environ={"X": raw}) is expected
 

@@ -13,7 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_check(**env):
     full = {**os.environ, **env}
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=full, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -39,7 +44,8 @@ def test_secret_key_file_is_read(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
          "print(settings.SECRET_KEY == 'k' * 64)"],
-        cwd=ROOT, env={**os.environ, "SECRET_KEY_FILE": str(key), "DJANGO_SETTINGS_MODULE": "dashboard.settings"},
+        cwd=ROOT,
+        env={**os.environ, "SECRET_KEY_FILE": str(key), "DJANGO_SETTINGS_MODULE": "dashboard.settings"},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.stdout.strip() == "True", result.stderr

@@ -25,6 +25,25 @@ from dashboard.models import AwsAccount, Team
 STOP_GRACE_SECONDS = 15
 
 
+def process_commands(bind: str, web_workers: int, worker_concurrency: int, var: str) -> dict[str, list[str]]:
+    """The processes the product runs; docker-compose.yml runs the same (a test compares them)."""
+    python = sys.executable
+    return {
+        "web": [
+            python, "-m", "gunicorn", "dashboard.wsgi:application", "--bind", bind,
+            "--workers", str(web_workers), "--access-logfile", "-", "--graceful-timeout", "10",
+        ],
+        "worker": [
+            python, "-m", "celery", "-A", "dashboard", "worker", "--loglevel", "INFO",
+            "--concurrency", str(worker_concurrency), "--hostname", "worker@%h",
+        ],
+        "beat": [
+            python, "-m", "celery", "-A", "dashboard", "beat", "--loglevel", "INFO",
+            "--schedule", os.path.join(var, "celerybeat-schedule"),
+        ],
+    }  # fmt: skip
+
+
 class Command(BaseCommand):
     help = "Run web, Celery worker and Celery beat together (embedded Postgres/Redis unless URLs are set)."
 
@@ -54,22 +73,7 @@ class Command(BaseCommand):
         if simulate:
             self._seed_simulated_accounts(simulate)
 
-        python = sys.executable
-        var = str(settings.VAR_DIR)
-        commands = {
-            "web": [
-                python, "-m", "gunicorn", "dashboard.wsgi:application", "--bind", bind,
-                "--workers", str(web_workers), "--access-logfile", "-", "--graceful-timeout", "10",
-            ],
-            "worker": [
-                python, "-m", "celery", "-A", "dashboard", "worker", "--loglevel", "INFO",
-                "--concurrency", str(worker_concurrency), "--hostname", "worker@%h",
-            ],
-            "beat": [
-                python, "-m", "celery", "-A", "dashboard", "beat", "--loglevel", "INFO",
-                "--schedule", os.path.join(var, "celerybeat-schedule"),
-            ],
-        }  # fmt: skip
+        commands = process_commands(bind, web_workers, worker_concurrency, str(settings.VAR_DIR))
         children: dict[str, subprocess.Popen] = {}
         stopping = False
 
