@@ -10,14 +10,14 @@ from dashboard.models import AwsAccount
 
 
 @shared_task(name="collectors.tasks.collect_all_inventory")
-def collect_all_inventory() -> int:
-    """Fan out one task per account and region, so one failing account never stops the others."""
-    count = 0
-    for account in enabled_accounts():
-        for region in account.regions:
-            collect_inventory_task.delay(account.pk, region)
-            count += 1
-    return count
+def collect_all_inventory() -> list[str]:
+    """Fan out one task per account and region, so one failing account never stops the others.
+    Returns the queued task ids."""
+    return [
+        collect_inventory_task.delay(account.pk, region).id
+        for account in enabled_accounts()
+        for region in account.regions
+    ]
 
 
 @shared_task(name="collectors.tasks.collect_inventory", bind=True)
