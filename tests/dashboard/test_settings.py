@@ -55,3 +55,13 @@ def test_settings_are_utc_and_timezone_aware(settings):
     assert settings.USE_TZ is True
     assert settings.TIME_ZONE == "UTC"
     assert settings.CELERY_TIMEZONE == "UTC"
+
+
+def test_deploy_checks_are_clean_with_production_settings():
+    env = {**os.environ, "SECRET_KEY": "p" * 30 + "Q7!x" * 10, "DEBUG": "0", "SECURE_HTTPS": "1"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
