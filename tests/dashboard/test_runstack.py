@@ -82,3 +82,14 @@ def test_run_command_serves_the_simulated_fleet_and_stops_on_ctrl_c(stack):
     still_alive = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert still_alive == []
     assert not (var / "pgdata" / "postmaster.pid").exists(), "embedded PostgreSQL still running"
+
+    # A restart on the same data directory finds what the first run stored.
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    probe = "from dashboard.models import Endpoint; print(Endpoint.objects.count())"
+    again = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", probe],
+        cwd=ROOT, env={**env, "VAR_DIR": str(var)}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert int(again.stdout.strip().splitlines()[-1]) >= 30
+    assert not (var / "pgdata" / "postmaster.pid").exists(), "the probe left PostgreSQL running"

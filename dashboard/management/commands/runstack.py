@@ -146,5 +146,5 @@ class Command(BaseCommand):
                     regions=list(acct.regions),
                 )
         if not Team.objects.exists():
-            for value in sim.fleet.team_tag_values():
+            for value in sorted({e.tags["team"] for e in sim.fleet.endpoints if "team" in e.tags}):
                 Team.objects.create(name=value.title(), slug=slugify(value), tag_values=[value])
