@@ -147,4 +147,8 @@ class Command(BaseCommand):
                 )
         if not Team.objects.exists():
             for value in sorted({e.tags["team"] for e in sim.fleet.endpoints if "team" in e.tags}):
-                Team.objects.create(name=value.title(), slug=slugify(value), tag_values=[value])
+                Team.objects.create(
+                    name=value.upper() if len(value) <= 3 else value.title(),
+                    slug=slugify(value),
+                    tag_values=[value],
+                )
