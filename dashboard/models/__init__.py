@@ -1,15 +1,24 @@
 from dashboard.models.accounts import AwsAccount
 from dashboard.models.catalogue import InstanceType
+from dashboard.models.costs import CostForecast, DailyCost, EndpointCost
 from dashboard.models.endpoints import Endpoint, EndpointEvent, ProductionVariant
+from dashboard.models.metrics import MetricCursor, MetricPoint, MetricRollup, MetricSeries
 from dashboard.models.runs import CollectionRun
 from dashboard.models.teams import Team
 
 __all__ = [
     "AwsAccount",
     "CollectionRun",
+    "CostForecast",
+    "DailyCost",
     "Endpoint",
+    "EndpointCost",
     "EndpointEvent",
     "InstanceType",
+    "MetricCursor",
+    "MetricPoint",
+    "MetricRollup",
+    "MetricSeries",
     "ProductionVariant",
     "Team",
 ]
