@@ -70,3 +70,51 @@ class InventorySnapshot:
     complete: bool = True
     errors: list[str] = field(default_factory=list)
     vanished: list[str] = field(default_factory=list)  # listed, then gone before it could be described
+
+
+# --- CloudWatch metrics ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VariantRef:
+    """What the metric planner needs to know about one production variant. `key` is opaque to the
+    collectors (the database id of the variant) and is carried through to the stored points."""
+
+    key: int
+    endpoint_name: str
+    variant_name: str
+    kind: str  # SERVERLESS or INSTANCE
+    vcpus: int | None = None  # for normalising CPUUtilization (0-100 x vCPUs) to 0-100
+    gpu_count: int | None = None  # for normalising GPUUtilization / GPUMemoryUtilization
+    provisioned_concurrency: bool = False
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One GetMetricData query: a metric and statistic of one variant at one period."""
+
+    id: str  # GetMetricData Id: ^[a-z][a-zA-Z0-9_]*$, unique within a call
+    variant: VariantRef
+    metric: str  # catalogue key, e.g. "ModelLatency"
+    stat: str  # "Sum", "Average", "Maximum", "SampleCount", "p99", ...
+    period: int  # seconds
+
+
+@dataclass(frozen=True)
+class Window:
+    """[start, end) aligned to `period`; every query of one GetMetricData call shares it."""
+
+    start: datetime
+    end: datetime
+    period: int
+
+
+@dataclass
+class SeriesResult:
+    """The answer to one MetricQuery, merged over every page. `values` are in the catalogue's stored unit
+    (latency in milliseconds, CPU/GPU normalised per vCPU/GPU to 0-100); `raw` is what CloudWatch said."""
+
+    query: MetricQuery
+    timestamps: list[datetime] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    raw: list[float] = field(default_factory=list)
+    status: str = "Complete"  # last page's StatusCode: Complete, PartialData, Forbidden, InternalError
+    messages: list[str] = field(default_factory=list)

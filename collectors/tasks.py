@@ -1,27 +1,71 @@
-"""Celery tasks: thin wrappers naming what to do; the work is in plain functions."""
+"""Celery tasks: thin wrappers naming what to do; the work is in plain functions.
+
+Fan-out tasks queue one task per account (and region), so one failing account never stops the others.
+Each leaf task holds a short Redis lock on its scope: a task delivered twice, or a beat tick during a
+long run, does not spend AWS calls twice (the writes are idempotent either way)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from collectors.costs import collect_costs
 from collectors.inventory import collect_inventory
+from collectors.locks import single_flight
+from collectors.metrics import collect_metrics
+from collectors.retention import apply_retention
 from collectors.runtime import enabled_accounts
 from dashboard.models import AwsAccount
+
+LOCK_SECONDS = 3600
+
+
+def _summary(run) -> dict:
+    return {"run": run.pk, "status": run.status, "stats": run.stats}
 
 
 @shared_task(name="collectors.tasks.collect_all_inventory")
 def collect_all_inventory() -> list[str]:
-    """Fan out one task per account and region, so one failing account never stops the others.
-    Returns the queued task ids."""
-    return [
-        collect_inventory_task.delay(account.pk, region).id
-        for account in enabled_accounts()
-        for region in account.regions
-    ]
+    return [collect_inventory_task.delay(a.pk, region).id for a in enabled_accounts() for region in a.regions]
 
 
 @shared_task(name="collectors.tasks.collect_inventory", bind=True)
 def collect_inventory_task(self, account_pk: int, region: str) -> dict:
-    account = AwsAccount.objects.get(pk=account_pk)
-    run = collect_inventory(account, region, task_id=self.request.id or "")
-    return {"run": run.pk, "status": run.status, "stats": run.stats}
+    with single_flight(f"inventory:{account_pk}:{region}", LOCK_SECONDS) as mine:
+        if not mine:
+            return {"skipped": "another inventory run for this account and region is in progress"}
+        return _summary(
+            collect_inventory(AwsAccount.objects.get(pk=account_pk), region, task_id=self.request.id or "")
+        )
+
+
+@shared_task(name="collectors.tasks.collect_all_metrics")
+def collect_all_metrics() -> list[str]:
+    return [collect_metrics_task.delay(a.pk, region).id for a in enabled_accounts() for region in a.regions]
+
+
+@shared_task(name="collectors.tasks.collect_metrics", bind=True)
+def collect_metrics_task(self, account_pk: int, region: str) -> dict:
+    with single_flight(f"metrics:{account_pk}:{region}", LOCK_SECONDS) as mine:
+        if not mine:
+            return {"skipped": "another metrics run for this account and region is in progress"}
+        return _summary(
+            collect_metrics(AwsAccount.objects.get(pk=account_pk), region, task_id=self.request.id or "")
+        )
+
+
+@shared_task(name="collectors.tasks.collect_all_costs")
+def collect_all_costs() -> list[str]:
+    return [collect_costs_task.delay(a.pk).id for a in enabled_accounts()]
+
+
+@shared_task(name="collectors.tasks.collect_costs", bind=True)
+def collect_costs_task(self, account_pk: int) -> dict:
+    with single_flight(f"costs:{account_pk}", LOCK_SECONDS) as mine:
+        if not mine:
+            return {"skipped": "another cost run for this account is in progress"}
+        return _summary(collect_costs(AwsAccount.objects.get(pk=account_pk), task_id=self.request.id or ""))
+
+
+@shared_task(name="collectors.tasks.apply_retention")
+def apply_retention_task() -> dict:
+    return apply_retention()

@@ -124,16 +124,6 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
-COLLECT_INVENTORY_EVERY_MINUTES = env_int("COLLECT_INVENTORY_EVERY_MINUTES", 15, minimum=1, maximum=1440)
-CELERY_BEAT_SCHEDULE = {
-    "collect-inventory": {
-        "task": "collectors.tasks.collect_all_inventory",
-        "schedule": crontab(minute=f"*/{COLLECT_INVENTORY_EVERY_MINUTES}")
-        if COLLECT_INVENTORY_EVERY_MINUTES < 60
-        else COLLECT_INVENTORY_EVERY_MINUTES * 60.0,
-    },
-}
-
 # --- AWS ---------------------------------------------------------------------------------------------
 # boto3 reads AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL(_<SERVICE>) and friends itself; these are
 # the project's own.
@@ -223,6 +213,8 @@ METRICS_POLL_MINUTES = env_int("METRICS_POLL_MINUTES", 60, minimum=5, maximum=14
 METRICS_IDLE_DAYS = env_int("METRICS_IDLE_DAYS", 3, minimum=1)
 METRICS_IDLE_POLL_MINUTES = env_int("METRICS_IDLE_POLL_MINUTES", 360, minimum=5, maximum=1440)
 METRICS_INITIAL_LOOKBACK_HOURS = env_int("METRICS_INITIAL_LOOKBACK_HOURS", 24, minimum=1, maximum=24 * 455)
+# Backfilled history older than this many days is fetched hourly (what 30- and 90-day charts show).
+METRICS_BACKFILL_DETAIL_DAYS = env_int("METRICS_BACKFILL_DETAIL_DAYS", 7, minimum=1, maximum=455)
 METRICS_OVERLAP_MINUTES = env_int(
     "METRICS_OVERLAP_MINUTES", 15, minimum=0, maximum=180
 )  # late CloudWatch data
@@ -234,3 +226,22 @@ METRICS_DAILY_RETENTION_DAYS = env_int("METRICS_DAILY_RETENTION_DAYS", 1825, min
 COSTS_EVERY_HOURS = env_int("COSTS_EVERY_HOURS", 8, minimum=1, maximum=24)  # Cost Explorer: $0.01 a request
 COSTS_LOOKBACK_DAYS = env_int("COSTS_LOOKBACK_DAYS", 14, minimum=1, maximum=365)
 COST_ENDPOINT_TAG_KEY = env_str("COST_ENDPOINT_TAG_KEY", "")  # cost-allocation tag naming the endpoint
+
+# --- Schedules (Celery beat) -------------------------------------------------------------------------
+COLLECT_INVENTORY_EVERY_MINUTES = env_int("COLLECT_INVENTORY_EVERY_MINUTES", 15, minimum=1, maximum=59)
+CELERY_BEAT_SCHEDULE = {
+    "collect-inventory": {
+        "task": "collectors.tasks.collect_all_inventory",
+        "schedule": crontab(minute=f"*/{COLLECT_INVENTORY_EVERY_MINUTES}"),
+    },
+    # Metrics: all data since the last poll, every METRICS_POLL_MINUTES; idle variants skip ticks.
+    "collect-metrics": {
+        "task": "collectors.tasks.collect_all_metrics",
+        "schedule": METRICS_POLL_MINUTES * 60.0,
+    },
+    "collect-costs": {
+        "task": "collectors.tasks.collect_all_costs",
+        "schedule": crontab(minute=20, hour=f"*/{COSTS_EVERY_HOURS}"),
+    },
+    "apply-retention": {"task": "collectors.tasks.apply_retention", "schedule": crontab(minute=40, hour=3)},
+}

@@ -64,6 +64,7 @@ class MetricCursor(models.Model):
     variant = models.OneToOneField(
         "dashboard.ProductionVariant", on_delete=models.CASCADE, primary_key=True, related_name="cursor"
     )
+    collected_from = models.DateTimeField(null=True, blank=True, help_text="start of the oldest data fetched")
     collected_until = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_invocation_at = models.DateTimeField(null=True, blank=True)

@@ -1,12 +1,28 @@
-"""manage.py collect: run a collection in the foreground, with the same functions the Celery tasks call."""
+"""manage.py collect: run collections in the foreground, with the same functions the Celery tasks call."""
+
+import re
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
+from collectors.costs import collect_costs
 from collectors.inventory import collect_inventory
+from collectors.metrics import collect_metrics
 from collectors.runtime import enabled_accounts
 
-COLLECTORS = {"inventory": collect_inventory}
-KINDS = list(COLLECTORS)
+KINDS = ["inventory", "metrics", "costs"]
+UNITS = {"d": "days", "h": "hours"}
+
+
+def parse_duration(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([dh])", text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise CommandError(f"--backfill {text!r}: use a number of days or hours, e.g. 90d or 12h")
+    value = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    if value > timedelta(days=455):
+        raise CommandError("--backfill: CloudWatch keeps 455 days at most")
+    return value
 
 
 class Command(BaseCommand):
@@ -14,30 +30,50 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--only", choices=KINDS, action="append", help="what to collect (repeatable)")
-        parser.add_argument(
-            "--account", action="append", help="account id(s) to collect; default: all enabled"
-        )
+        parser.add_argument("--account", action="append", help="account id(s); default: all enabled")
         parser.add_argument("--region", action="append", help="region(s); default: each account's regions")
+        parser.add_argument("--backfill", help="metrics: fetch this much history, e.g. 90d or 12h")
+        parser.add_argument("--cost-days", type=int, help="costs: days of Cost Explorer history to read")
 
-    def handle(self, *args, only=None, account=None, region=None, **options):
+    def handle(self, *args, only=None, account=None, region=None, backfill=None, cost_days=None, **options):
+        kinds = only or (["metrics"] if backfill else KINDS)
+        window = parse_duration(backfill) if backfill else None
         accounts = enabled_accounts()
         if account:
             unknown = set(account) - {a.account_id for a in accounts}
             if unknown:
                 raise CommandError(f"not a configured, enabled account: {', '.join(sorted(unknown))}")
             accounts = [a for a in accounts if a.account_id in account]
-        failed = 0
-        for acct in accounts:
-            for reg in region or acct.regions:
-                for kind in only or KINDS:
-                    run = COLLECTORS[kind](acct, reg)
-                    line = (
-                        f"{kind} {acct.account_id}/{reg}: {run.status}, "
-                        f"{run.stats.get('endpoints', 0)} endpoints, calls {run.api_calls}"
-                    )
-                    self.stdout.write(line)
-                    for error in run.errors:
-                        self.stderr.write(f"  error: {error}")
-                    failed += run.status == "failed"
+        runs = []
+        for kind in KINDS:
+            if kind not in kinds:
+                continue
+            for acct in accounts:
+                if kind == "costs":
+                    runs.append(collect_costs(acct, days=cost_days))
+                    continue
+                for reg in region or acct.regions:
+                    if kind == "inventory":
+                        runs.append(collect_inventory(acct, reg))
+                    else:
+                        runs.append(self._metrics(acct, reg, window))
+        for run in runs:
+            where = f"{run.account.account_id}/{run.region}" if run.region else run.account.account_id
+            self.stdout.write(f"{run.kind} {where}: {run.status}  calls {run.api_calls}  {run.stats}")
+            for error in run.errors[:10]:
+                self.stderr.write(f"  error: {error}")
+        failed = sum(r.status == "failed" for r in runs)
         if failed:
             raise CommandError(f"{failed} collection(s) failed")
+
+    def _metrics(self, account, region, window):
+        bar = tqdm(desc=f"metrics {account.account_id}/{region}", unit="query", disable=window is None)
+
+        def progress(done, total):
+            bar.total = total
+            bar.update(done)
+
+        try:
+            return collect_metrics(account, region, backfill=window, progress=progress)
+        finally:
+            bar.close()

@@ -1,0 +1,160 @@
+"""Write fetched CloudWatch series into Postgres at COPY speed, idempotently.
+
+One batch = one transaction: COPY the points into a session-local staging table, one
+`INSERT ... SELECT ... ON CONFLICT DO UPDATE` into the points table, then recompute the hourly and daily
+rollups of the buckets the batch touched. A worker killed midway leaves nothing of the batch visible;
+re-polling an overlapping window updates points instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+
+from collectors.catalogue import spec as metric_spec
+from collectors.model import SeriesResult
+from dashboard.models import MetricCursor, MetricSeries
+
+STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS metric_stage (
+    series_id bigint NOT NULL, period integer NOT NULL, ts timestamptz NOT NULL,
+    value double precision, raw double precision NOT NULL
+) ON COMMIT DELETE ROWS
+"""
+
+UPSERT_POINTS = """
+INSERT INTO dashboard_metricpoint (series_id, period, ts, value, raw)
+SELECT DISTINCT ON (series_id, period, ts) series_id, period, ts, value, raw FROM metric_stage
+ORDER BY series_id, period, ts
+ON CONFLICT (series_id, period, ts) DO UPDATE SET value = EXCLUDED.value, raw = EXCLUDED.raw
+WHERE (dashboard_metricpoint.value, dashboard_metricpoint.raw) IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.raw)
+"""
+
+# Hourly: per hour, the finest period present wins (a backfilled hourly point and live 5-minute points
+# for the same hour must not be added together). Sum/SampleCount add, Minimum/Maximum take the extreme,
+# Average is the mean of the period averages, percentiles take the highest period value (an upper bound).
+HOURLY_ROLLUP = """
+INSERT INTO dashboard_metricrollup (series_id, resolution, bucket, value, points)
+SELECT DISTINCT ON (series_id, bucket) series_id, '1h', bucket, value, points FROM (
+    SELECT p.series_id, date_trunc('hour', p.ts, 'UTC') AS bucket, p.period,
+           CASE WHEN s.stat IN ('Sum', 'SampleCount') THEN sum(p.value)
+                WHEN s.stat = 'Minimum' THEN min(p.value)
+                WHEN s.stat = 'Average' THEN avg(p.value)
+                ELSE max(p.value) END AS value,
+           count(*) AS points
+    FROM dashboard_metricpoint p JOIN dashboard_metricseries s ON s.id = p.series_id
+    WHERE p.series_id = ANY(%(series)s)
+      AND p.ts >= date_trunc('hour', %(start)s::timestamptz, 'UTC')
+      AND p.ts < date_trunc('hour', %(end)s::timestamptz, 'UTC') + interval '1 hour'
+    GROUP BY p.series_id, s.stat, bucket, p.period
+) g
+ORDER BY series_id, bucket, period
+ON CONFLICT (series_id, resolution, bucket) DO UPDATE SET value = EXCLUDED.value, points = EXCLUDED.points
+"""
+
+# Daily, from the hourly rollups with the same rules (so a day half backfilled hourly, half in 5-minute
+# detail, counts every hour once). Average is the mean of hourly averages.
+DAILY_ROLLUP = """
+INSERT INTO dashboard_metricrollup (series_id, resolution, bucket, value, points)
+SELECT h.series_id, '1d', date_trunc('day', h.bucket, 'UTC') AS day,
+       CASE WHEN s.stat IN ('Sum', 'SampleCount') THEN sum(h.value)
+            WHEN s.stat = 'Minimum' THEN min(h.value)
+            WHEN s.stat = 'Average' THEN avg(h.value)
+            ELSE max(h.value) END,
+       sum(h.points)
+FROM dashboard_metricrollup h JOIN dashboard_metricseries s ON s.id = h.series_id
+WHERE h.resolution = '1h' AND h.series_id = ANY(%(series)s)
+  AND h.bucket >= date_trunc('day', %(start)s::timestamptz, 'UTC')
+  AND h.bucket < date_trunc('day', %(end)s::timestamptz, 'UTC') + interval '1 day'
+GROUP BY h.series_id, s.stat, day
+ON CONFLICT (series_id, resolution, bucket) DO UPDATE SET value = EXCLUDED.value, points = EXCLUDED.points
+"""
+
+
+@dataclass
+class StoreStats:
+    points: int = 0
+    series: int = 0
+
+
+def ensure_series(keys: Iterable[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
+    """(variant id, metric, stat) -> series id, creating missing series in one statement."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    MetricSeries.objects.bulk_create(
+        [MetricSeries(variant_id=v, metric=m, stat=s, unit=metric_spec(m).unit_for(s)) for v, m, s in keys],
+        ignore_conflicts=True,
+    )
+    rows = MetricSeries.objects.filter(variant_id__in={v for v, _, _ in keys}).values_list(
+        "variant_id", "metric", "stat", "id"
+    )
+    return {(v, m, s): pk for v, m, s, pk in rows if (v, m, s) in keys}
+
+
+def store_results(results: list[SeriesResult]) -> StoreStats:
+    """Store every point of `results` (one GetMetricData batch) and refresh the rollups they touch."""
+    stats = StoreStats()
+    with transaction.atomic():
+        series = ensure_series((r.query.variant.key, r.query.metric, r.query.stat) for r in results)
+        touched: set[int] = set()
+        first: datetime | None = None
+        last: datetime | None = None
+        with connection.cursor() as cur:
+            cur.execute(STAGE_DDL)
+            # ON COMMIT DELETE ROWS only empties it at commit; inside an outer transaction it must not
+            # carry the previous batch's rows into this one.
+            cur.execute("TRUNCATE metric_stage")
+            with cur.cursor.copy("COPY metric_stage (series_id, period, ts, value, raw) FROM STDIN") as copy:
+                for result in results:
+                    sid = series[(result.query.variant.key, result.query.metric, result.query.stat)]
+                    for ts, value, raw in zip(result.timestamps, result.values, result.raw, strict=True):
+                        if raw is None or not math.isfinite(raw):
+                            continue  # CloudWatch never sends these; a malformed answer must not poison a sum
+                        copy.write_row((sid, result.query.period, ts, value, raw))
+                        stats.points += 1
+                        touched.add(sid)
+                        first = ts if first is None or ts < first else first
+                        last = ts if last is None or ts > last else last
+            if touched:
+                cur.execute(UPSERT_POINTS)
+                span = {"series": sorted(touched), "start": first, "end": last}
+                cur.execute(HOURLY_ROLLUP, span)
+                cur.execute(DAILY_ROLLUP, span)
+        stats.series = len(touched)
+    return stats
+
+
+def advance_cursors(
+    variant_ids: Iterable[int],
+    *,
+    since: datetime,
+    until: datetime,
+    polled_at: datetime,
+    last_invocation: dict[int, datetime],
+) -> None:
+    """Record that these variants' metrics are stored up to `until`; never move a cursor backwards."""
+    ids = list(variant_ids)
+    existing = {c.variant_id: c for c in MetricCursor.objects.filter(variant_id__in=ids)}
+    rows = []
+    for vid in ids:
+        cursor = existing.get(vid) or MetricCursor(variant_id=vid)
+        if cursor.collected_from is None or since < cursor.collected_from:
+            cursor.collected_from = since
+        if cursor.collected_until is None or until > cursor.collected_until:
+            cursor.collected_until = until
+        cursor.last_polled_at = polled_at
+        seen = last_invocation.get(vid)
+        if seen and (cursor.last_invocation_at is None or seen > cursor.last_invocation_at):
+            cursor.last_invocation_at = seen
+        rows.append(cursor)
+    MetricCursor.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["variant"],
+        update_fields=["collected_from", "collected_until", "last_polled_at", "last_invocation_at"],
+    )

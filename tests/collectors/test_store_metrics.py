@@ -1,0 +1,90 @@
+"""Bulk storage of metric series: idempotent upserts and rollups that follow each statistic's rule."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors.model import MetricQuery, SeriesResult, VariantRef
+from collectors.store.metrics import store_results
+from dashboard.models import AwsAccount, Endpoint, MetricPoint, MetricRollup, MetricSeries, ProductionVariant
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def variant(db):
+    account = AwsAccount.objects.create(account_id="111111111111", regions=["us-east-1"])
+    endpoint = Endpoint.objects.create(
+        account=account,
+        region="us-east-1",
+        name="e",
+        arn="arn:e",
+        status="InService",
+        first_seen=T0,
+        last_seen=T0,
+    )
+    return ProductionVariant.objects.create(
+        endpoint=endpoint, name="AllTraffic", kind="serverless", memory_mb=2048, first_seen=T0, last_seen=T0
+    )
+
+
+def result(variant, metric, stat, values, period=300, start=T0):
+    ref = VariantRef(key=variant.pk, endpoint_name="e", variant_name="AllTraffic", kind="serverless")
+    stamps = [start + timedelta(seconds=period * i) for i in range(len(values))]
+    return SeriesResult(
+        query=MetricQuery(id="q0", variant=ref, metric=metric, stat=stat, period=period),
+        timestamps=stamps, values=list(values), raw=list(values),
+    )  # fmt: skip
+
+
+def rollup(variant, metric, stat, resolution, bucket):
+    series = MetricSeries.objects.get(variant=variant, metric=metric, stat=stat)
+    return MetricRollup.objects.get(series=series, resolution=resolution, bucket=bucket)
+
+
+def test_rollups_follow_each_statistics_rule(variant):
+    twelve = [float(i) for i in range(12)]  # one hour of 5-minute points: 0..11
+    store_results([
+        result(variant, "Invocations", "Sum", twelve),
+        result(variant, "ModelLatency", "p99", twelve),
+        result(variant, "ModelLatency", "Average", twelve),
+        result(variant, "ModelLatency", "Maximum", twelve),
+    ])  # fmt: skip
+    assert rollup(variant, "Invocations", "Sum", "1h", T0).value == 66.0
+    assert rollup(variant, "ModelLatency", "p99", "1h", T0).value == 11.0  # upper bound: highest period p99
+    assert rollup(variant, "ModelLatency", "Average", "1h", T0).value == 5.5
+    assert rollup(variant, "ModelLatency", "Maximum", "1h", T0).points == 12
+    day = T0.replace(hour=0)
+    assert rollup(variant, "Invocations", "Sum", "1d", day).value == 66.0
+
+
+def test_storing_an_overlapping_window_updates_instead_of_duplicating(variant):
+    store_results([result(variant, "Invocations", "Sum", [1.0, 2.0, 3.0])])
+    # The next poll re-reads the last two periods (late data changed one of them) and adds one.
+    store_results([result(variant, "Invocations", "Sum", [20.0, 3.0, 4.0], start=T0 + timedelta(minutes=5))])
+    points = list(MetricPoint.objects.order_by("ts").values_list("value", flat=True))
+    assert points == [1.0, 20.0, 3.0, 4.0]
+    assert rollup(variant, "Invocations", "Sum", "1h", T0).value == 28.0
+
+
+def test_finest_period_wins_in_a_rollup_bucket(variant):
+    store_results([result(variant, "Invocations", "Sum", [600.0], period=3600)])  # a backfilled hour
+    store_results([result(variant, "Invocations", "Sum", [40.0] * 12, period=300)])  # the same hour, finer
+    hourly = rollup(variant, "Invocations", "Sum", "1h", T0)
+    assert (hourly.value, hourly.points) == (480.0, 12)
+
+
+def test_non_finite_raw_values_are_not_stored(variant):
+    store_results([result(variant, "Invocations", "Sum", [1.0, float("nan"), float("inf"), 2.0])])
+    assert list(MetricPoint.objects.order_by("ts").values_list("raw", flat=True)) == [1.0, 2.0]
+
+
+def test_cold_start_counts_are_labelled_as_counts(variant):
+    store_results(
+        [
+            result(variant, "ModelSetupTime", "SampleCount", [3.0]),
+            result(variant, "ModelSetupTime", "Average", [900.0]),
+        ]
+    )
+    units = dict(MetricSeries.objects.values_list("stat", "unit"))
+    assert units == {"SampleCount": "count", "Average": "ms"}
