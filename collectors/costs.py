@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,6 +25,7 @@ from django.utils import timezone
 from collectors.attribution import attribute_costs, estimate_costs
 from collectors.aws.clients import CallLog, ClientFactory
 from collectors.aws.costexplorer import (
+    RESOURCE_DAYS,
     daily_costs,
     month_forecast,
     next_month_start,
@@ -32,12 +33,13 @@ from collectors.aws.costexplorer import (
     tag_costs,
 )
 from collectors.aws.sagemaker import describe_error
-from collectors.costmodel import ESTIMATE, EndpointRef, Prices, VariantUsage
+from collectors.costmodel import ESTIMATE, EndpointRef, Prices
 from collectors.forecasts import refresh_forecasts
 from collectors.runs import RunRecorder, status_for
 from collectors.runtime import build_factory, target
 from collectors.store.costs import store_daily_costs, store_endpoint_costs, store_forecast
-from collectors.store.usage import daily_usage
+from collectors.store.summary import refresh_cost_summaries
+from collectors.usageinputs import usage_inputs
 from dashboard.models import AwsAccount, CollectionRun, DailyCost, Endpoint, InstanceType
 from dashboard.services.catalogue import price_list
 
@@ -62,52 +64,6 @@ def current_prices() -> Prices:
     )
 
 
-def seconds_up(endpoint: Endpoint, day: date) -> int:
-    """Seconds of `day` (UTC) the endpoint existed, from its creation time and deletion as seen."""
-    day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    day_end = day_start + timedelta(days=1)
-    born = endpoint.created_at or endpoint.first_seen
-    gone = endpoint.deleted_at or day_end
-    overlap = min(day_end, gone) - max(day_start, born)
-    return max(0, int(overlap.total_seconds()))
-
-
-def variant_usage(variant, seconds: int, used) -> VariantUsage:
-    invocations = round(used.invocations) if used else 0
-    avg_ms = (
-        Decimal(str(used.compute_seconds * 1000 / used.invocations))
-        if used and used.invocations
-        else Decimal(0)
-    )
-    return VariantUsage(
-        variant=variant.name,
-        kind=variant.kind,
-        seconds_up=seconds,
-        memory_mb=variant.memory_mb,
-        invocations=invocations,
-        avg_model_latency_ms=avg_ms,
-        provisioned_concurrency=variant.provisioned_concurrency,
-        provisioned_invocations=round(used.provisioned_invocations) if used else 0,
-        instance_type=variant.instance_type_id,
-        instance_count=variant.current_instance_count or 0,
-    )
-
-
-def usage_inputs(endpoints: list[Endpoint], days: list[date]) -> dict[tuple[int, date], list[VariantUsage]]:
-    variants = [v for e in endpoints for v in e.variants.all()]
-    usage = daily_usage([v.pk for v in variants], days[0], days[-1] + timedelta(days=1)) if days else {}
-    out: dict[tuple[int, date], list[VariantUsage]] = {}
-    for endpoint in endpoints:
-        for day in days:
-            up = seconds_up(endpoint, day)
-            if not up:
-                continue
-            out[(endpoint.pk, day)] = [
-                variant_usage(v, up, usage.get((v.pk, day))) for v in endpoint.variants.all()
-            ]
-    return out
-
-
 def collect_costs(
     account: AwsAccount,
     *,
@@ -118,9 +74,18 @@ def collect_costs(
 ) -> CollectionRun:
     factory = factory or build_factory(CallLog())
     recorder = RunRecorder(CollectionRun.Kind.COSTS, account, "", factory, clock, task_id)
+    try:
+        return _collect_costs(recorder, account, factory, days)
+    except Exception as exc:
+        recorder.crashed(exc)
+        raise
+
+
+def _collect_costs(recorder: RunRecorder, account: AwsAccount, factory: ClientFactory, days: int | None):
     now = recorder.started
     today = now.date()
-    start = today - timedelta(days=days or settings.COSTS_LOOKBACK_DAYS)
+    # Always from the first of the month too, so the account forecast's "month so far" is complete.
+    start = min(today - timedelta(days=days or settings.COSTS_LOOKBACK_DAYS), today.replace(day=1))
     errors: list[str] = []
     stats: dict = {}
     try:
@@ -145,7 +110,9 @@ def collect_costs(
         ),
     )
     if rows is not None:
-        stats["cost_rows"] = store_daily_costs(account, rows, now)
+        stats["cost_rows"] = store_daily_costs(
+            account, rows, now, regions=list(account.regions), start=start, end=today
+        )
     resource_rows = step(
         "GetCostAndUsageWithResources",
         lambda: resource_costs(client, account_id=account_id, start=start, end=today, today=today),
@@ -159,21 +126,32 @@ def collect_costs(
             lambda: tag_costs(client, account_id=account_id, tag_key=tag_key, start=start, end=today),
         )
     forecast = step(
-        "GetCostForecast", lambda: month_forecast(client, account_id=account.account_id, today=today)
+        "GetCostForecast",
+        lambda: month_forecast(client, account_id=account_id, today=today, regions=list(account.regions)),
     )
 
     # Attribution: every source we have, for every endpoint of the account and every complete day.
     endpoints = list(Endpoint.objects.filter(account=account).prefetch_related("variants"))
     day_list = [start + timedelta(days=i) for i in range((today - start).days)]
     refs = [EndpointRef(e.pk, account.account_id, e.region, e.name, e.arn, e.tags) for e in endpoints]
-    usage = usage_inputs(endpoints, day_list)
+    usage, uncovered = usage_inputs(endpoints, day_list, now)
     prices = current_prices()
     estimates = estimate_costs(refs, day_list, usage, prices)
+    gaps = [f"endpoint {e} {d}: {why}" for e, d, why in uncovered]
+    gaps += [f"endpoint {g.endpoint_key} {g.day}: {g.reason}" for g in estimates.gaps]
     billed = attribute_costs(
         refs, day_list, prices=prices, resource_rows=resource_rows or [], tag_rows=tag_rows or [],
         tag_key=tag_key or None, usage={},
     )  # fmt: skip
-    stored = store_endpoint_costs([*estimates.costs, *(c for c in billed.costs if c.source != ESTIMATE)], now)
+    ids = [e.pk for e in endpoints]
+    replace = []
+    if resource_rows is not None:
+        replace.append((ids, "resource", max(start, today - timedelta(days=RESOURCE_DAYS)), today))
+    if tag_key and tag_rows is not None:
+        replace.append((ids, "tag", start, today))
+    billed_rows = [c for c in billed.costs if c.source != ESTIMATE]
+    stored = store_endpoint_costs([*estimates.costs, *billed_rows], now, replace=replace)
+    refresh_cost_summaries([e.pk for e in endpoints], start, today)
     # Unpriced endpoint-days (e.g. an instance type with no price) are shown, not treated as failures.
     stats.update(endpoint_costs=stored, unpriced=len(estimates.gaps))
     stats["unpriced_examples"] = [

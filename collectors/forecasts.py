@@ -27,7 +27,9 @@ def refresh_forecasts(*, today: date, computed_at: datetime) -> int:
     month = today.replace(day=1)
     month_end = next_month_start(today)
     start = min(month, today - timedelta(days=HISTORY_DAYS + 1))
-    endpoints = {e.pk: e.team_id for e in Endpoint.objects.filter(deleted_at=None).only("pk", "team_id")}
+    # Deleted endpoints count in their team's history and month so far; only live ones get a forecast.
+    endpoints = dict(Endpoint.objects.values_list("pk", "team_id"))
+    live = set(Endpoint.objects.filter(deleted_at=None).values_list("pk", flat=True))
     per_endpoint: dict[int, dict[date, Decimal]] = defaultdict(dict)
     per_team: dict[int, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     currency: dict[int, str] = {}
@@ -40,6 +42,8 @@ def refresh_forecasts(*, today: date, computed_at: datetime) -> int:
     count = 0
     for scope, series in (("endpoint", per_endpoint), ("team", per_team)):
         for scope_id, daily in series.items():
+            if scope == "endpoint" and scope_id not in live:
+                continue
             forecast = forecast_from_history(sorted(daily.items()), today=today, month_end=month_end)
             if forecast.month_total is None:
                 continue

@@ -92,9 +92,10 @@ def windows(
     out: list[Window] = []
     cursor = lo
     for i, period in enumerate(periods):
-        # The next tier starts on a boundary of both periods, so the two windows meet exactly.
+        # The next tier starts on an hour boundary (a multiple of both periods), so the two windows meet
+        # exactly and no hour holds points of two periods (rollups take the finest period per hour).
         last = i == len(thresholds)
-        boundary = hi if last else _round_up(thresholds[i], math.lcm(period, periods[i + 1]))
+        boundary = hi if last else _round_up(thresholds[i], math.lcm(period, periods[i + 1], 3600))
         w_start = cursor - cursor % period
         w_end = min(boundary, hi)
         w_end -= w_end % period

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from collectors.aws.clients import CallLog, ClientFactory
@@ -83,6 +84,12 @@ def due_windows(
     return dict(sorted(groups.items()))
 
 
+def _finished(variant: ProductionVariant, cursor: MetricCursor | None) -> bool:
+    """A removed variant (or deleted endpoint) whose metrics are stored up to when it went."""
+    gone = [t for t in (variant.removed_at, variant.endpoint.deleted_at) if t is not None]
+    return bool(gone and cursor and cursor.collected_until and cursor.collected_until >= min(gone))
+
+
 def planned_windows(start: datetime, now: datetime) -> list:
     """The windows to fetch from `start`: hourly beyond METRICS_BACKFILL_DETAIL_DAYS (a backfill), the
     configured period for the recent part; CloudWatch's retention rules apply to each."""
@@ -105,15 +112,29 @@ def collect_metrics(
 ) -> CollectionRun:
     factory = factory or build_factory(CallLog())
     recorder = RunRecorder(CollectionRun.Kind.METRICS, account, region, factory, clock, task_id)
+    try:
+        return _collect_metrics(recorder, account, region, factory, backfill, progress)
+    except Exception as exc:
+        recorder.crashed(exc)
+        raise
+
+
+def _collect_metrics(recorder, account, region, factory, backfill, progress) -> CollectionRun:
     now = recorder.started
-    variants = list(
-        ProductionVariant.objects.filter(
-            endpoint__account=account, endpoint__region=region, endpoint__deleted_at=None, removed_at=None
-        ).select_related("endpoint", "instance_type")
+    # Live variants, and those gone in the last two days whose data up to their end is not stored yet
+    # (inventory notices a deletion within minutes, metrics are polled hourly: the last hour counts too).
+    recently = now - timedelta(days=2)
+    candidates = ProductionVariant.objects.filter(endpoint__account=account, endpoint__region=region).filter(
+        Q(endpoint__deleted_at=None, removed_at=None)
+        | Q(endpoint__deleted_at__gt=recently)
+        | Q(removed_at__gt=recently)
     )
+    variants = list(candidates.select_related("endpoint", "instance_type"))
     cursors = {c.variant_id: c for c in MetricCursor.objects.filter(variant__in=variants)}
+    variants = [v for v in variants if not _finished(v, cursors.get(v.pk))]
     groups = due_windows(variants, cursors, now, backfill)
     errors: list[str] = []
+    warnings: list[str] = []
     statuses: Counter = Counter()
     stats = Counter(variants=len(variants), polled=sum(len(g) for g in groups.values()))
     try:
@@ -147,6 +168,11 @@ def collect_metrics(
                 errors.extend(f"GetMetricData {window.start:%Y-%m-%d %H:%M}: {m}" for m in results.messages)
                 for result in results:
                     statuses[result.status] += 1
+                    if result.status == "Complete" and result.messages:
+                        warnings.extend(
+                            f"{result.query.variant.endpoint_name} {result.query.metric}: {m}"
+                            for m in result.messages
+                        )
                     if result.status != "Complete":
                         failed.add(result.query.variant.key)
                         errors.append(
@@ -173,4 +199,6 @@ def collect_metrics(
                 last_invocation=last_invocation,
             )
     stats.update({f"results_{k}": v for k, v in statuses.items()})
+    if warnings:
+        stats.update(warnings=len(warnings), warning_examples=sorted(set(warnings))[:10])
     return recorder.finish(status_for(errors, stored_something=bool(stats["points"])), errors, stats)

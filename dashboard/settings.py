@@ -225,6 +225,9 @@ METRICS_DAILY_RETENTION_DAYS = env_int("METRICS_DAILY_RETENTION_DAYS", 1825, min
 # --- Cost collection ---------------------------------------------------------------------------------
 COSTS_EVERY_HOURS = env_int("COSTS_EVERY_HOURS", 8, minimum=1, maximum=24)  # Cost Explorer: $0.01 a request
 COSTS_LOOKBACK_DAYS = env_int("COSTS_LOOKBACK_DAYS", 14, minimum=1, maximum=365)
+if COSTS_LOOKBACK_DAYS >= METRICS_RAW_RETENTION_DAYS:
+    # Estimates read raw points: a day whose points were swept by retention would be re-estimated at $0.
+    raise ConfigError("COSTS_LOOKBACK_DAYS must be below METRICS_RAW_RETENTION_DAYS")
 COST_ENDPOINT_TAG_KEY = env_str("COST_ENDPOINT_TAG_KEY", "")  # cost-allocation tag naming the endpoint
 
 # --- Schedules (Celery beat) -------------------------------------------------------------------------

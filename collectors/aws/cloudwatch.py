@@ -10,6 +10,7 @@ them, and the pages read before the error are discarded with the call.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -150,17 +151,25 @@ def _finish(series: _Series) -> SeriesResult:
     if out.status == PARTIAL:
         out.messages.append("still PartialData after the last page: later points are missing")
     dropped: Counter = Counter()
+    unconverted: Counter = Counter()
     for ts in sorted(series.points, key=_utc):
         raw = series.points[ts]
         value = catalogue.convert(spec, query.variant, raw, query.stat)
         if value is None:
-            dropped[catalogue.why_unconverted(spec, query.variant, raw)] += 1
-            continue
+            reason = catalogue.why_unconverted(spec, query.variant, raw)
+            if raw is None or not math.isfinite(raw):
+                dropped[reason] += 1  # nothing to keep
+                continue
+            # Keep CloudWatch's raw value with no converted one (e.g. the vCPU count is not known yet):
+            # nothing is lost, and the stored value says "unknown" instead of a guess.
+            unconverted[reason] += 1
         out.timestamps.append(_utc(ts))
         out.values.append(value)
         out.raw.append(raw)
     for reason, count in dropped.items():
         out.messages.append(f"{count} point(s) not stored: {reason}")
+    for reason, count in unconverted.items():
+        out.messages.append(f"{count} point(s) stored raw only: {reason}")
     return out
 
 

@@ -34,12 +34,14 @@ def _dimension(key: str, value: str) -> dict:
     return {"Dimensions": {"Key": key, "Values": [value]}}
 
 
-def sagemaker_filter(account_id: str, region: str | None = None) -> dict:
+def sagemaker_filter(account_id: str, region: str | None = None, regions: list[str] | None = None) -> dict:
     """SERVICE = SageMaker AND LINKED_ACCOUNT = account (so a payer never double counts a member that
-    is configured too) [AND REGION = region]."""
+    is configured too) [AND REGION = region | REGION in regions]."""
     parts = [_dimension("SERVICE", SERVICE), _dimension("LINKED_ACCOUNT", account_id)]
     if region:
         parts.append(_dimension("REGION", region))
+    elif regions:
+        parts.append({"Dimensions": {"Key": "REGION", "Values": sorted(regions)}})
     return {"And": parts}
 
 
@@ -220,7 +222,9 @@ def next_month_start(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def month_forecast(client: BaseClient, *, account_id: str, today: date) -> Forecast | None:
+def month_forecast(
+    client: BaseClient, *, account_id: str, today: date, regions: list[str] | None = None
+) -> Forecast | None:
     """Cost Explorer's forecast of this account's SageMaker cost from today to the end of the month
     (DAILY, [today, first of next month): one day on the month's last day; Cost Explorer refuses a start
     before today). None when Cost Explorer has too little history to forecast (DataUnavailableException).
@@ -231,7 +235,7 @@ def month_forecast(client: BaseClient, *, account_id: str, today: date) -> Forec
             TimePeriod=_window(today, end),
             Metric="UNBLENDED_COST",
             Granularity="DAILY",
-            Filter=sagemaker_filter(account_id),
+            Filter=sagemaker_filter(account_id, regions=regions),
         )
     except ClientError as exc:
         if is_data_unavailable(exc):

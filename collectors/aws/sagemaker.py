@@ -79,9 +79,16 @@ def _describe(client: BaseClient, name: str, *, account_id: str, region: str, co
     endpoint = client.describe_endpoint(EndpointName=name)
     config_name = endpoint["EndpointConfigName"]
     if config_name not in configs:
-        configs[config_name] = client.describe_endpoint_config(EndpointConfigName=config_name)[
-            "ProductionVariants"
-        ]
+        try:
+            configs[config_name] = client.describe_endpoint_config(EndpointConfigName=config_name)[
+                "ProductionVariants"
+            ]
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+            # SageMaker lets a config be deleted while an endpoint still runs (and bills) on it: the
+            # endpoint is alive; only its instance types are unknown here (storage keeps the last known).
+            configs[config_name] = []
     tags = list_tags(client, endpoint["EndpointArn"])
     return EndpointInfo(
         account_id=account_id,

@@ -13,7 +13,17 @@ from collectors.store.inventory import advisory_lock
 from dashboard.models import AwsAccount, CostForecast, DailyCost, EndpointCost
 
 
-def store_daily_costs(account: AwsAccount, rows: Iterable[CostRow], fetched_at: datetime) -> int:
+def store_daily_costs(
+    account: AwsAccount,
+    rows: Iterable[CostRow],
+    fetched_at: datetime,
+    *,
+    regions: list[str],
+    start: date,
+    end: date,
+) -> int:
+    """Replace the account's rows for these regions and days [start, end) with what Cost Explorer said now:
+    a usage type that vanished from a revised day must not keep its old figure."""
     objs = [
         DailyCost(
             account=account, region=r.region, usage_type=r.usage_type, day=r.day, unblended=r.unblended,
@@ -23,6 +33,7 @@ def store_daily_costs(account: AwsAccount, rows: Iterable[CostRow], fetched_at: 
     ]  # fmt: skip
     with transaction.atomic():
         advisory_lock("costs", account.pk)
+        DailyCost.objects.filter(account=account, region__in=regions, day__gte=start, day__lt=end).delete()
         DailyCost.objects.bulk_create(
             objs,
             update_conflicts=True,
@@ -32,8 +43,14 @@ def store_daily_costs(account: AwsAccount, rows: Iterable[CostRow], fetched_at: 
     return len(objs)
 
 
-def store_endpoint_costs(rows: Iterable[EndpointCostRow], computed_at: datetime) -> int:
-    """`endpoint_key` of each row is the Endpoint's pk."""
+def store_endpoint_costs(
+    rows: Iterable[EndpointCostRow],
+    computed_at: datetime,
+    *,
+    replace: Iterable[tuple[list[int], str, date, date]] = (),
+) -> int:
+    """`endpoint_key` of each row is the Endpoint's pk. `replace` lists (endpoint ids, source, start, end)
+    ranges that were re-read completely: their old rows of that source go first."""
     objs = [
         EndpointCost(
             endpoint_id=r.endpoint_key, day=r.day, source=r.source, amount=r.amount, currency=r.currency,
@@ -41,12 +58,17 @@ def store_endpoint_costs(rows: Iterable[EndpointCostRow], computed_at: datetime)
         )
         for r in rows
     ]  # fmt: skip
-    EndpointCost.objects.bulk_create(
-        objs,
-        update_conflicts=True,
-        unique_fields=["endpoint", "day", "source"],
-        update_fields=["amount", "currency", "estimated", "detail", "computed_at"],
-    )
+    with transaction.atomic():
+        for endpoint_ids, source, start, end in replace:
+            EndpointCost.objects.filter(
+                endpoint_id__in=endpoint_ids, source=source, day__gte=start, day__lt=end
+            ).delete()
+        EndpointCost.objects.bulk_create(
+            objs,
+            update_conflicts=True,
+            unique_fields=["endpoint", "day", "source"],
+            update_fields=["amount", "currency", "estimated", "detail", "computed_at"],
+        )
     return len(objs)
 
 

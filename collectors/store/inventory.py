@@ -7,6 +7,7 @@ collection at once serialise instead of racing on inserts.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from django.conf import settings
@@ -151,7 +152,11 @@ def store_inventory(account: AwsAccount, snapshot: InventorySnapshot, now: datet
 def _store_variants(snapshot: InventorySnapshot, ids: dict[str, int], existing: dict, now: datetime) -> None:
     rows = []
     for info in snapshot.endpoints:
+        known = {v.name: v for v in existing[info.name].variants.all()} if info.name in existing else {}
         for v in info.variants:
+            if v.kind == "instance" and v.instance_type is None and v.name in known:
+                # The endpoint's config was deleted: keep the instance type we knew.
+                v = replace(v, instance_type=known[v.name].instance_type_id)
             rows.append(
                 ProductionVariant(
                     endpoint_id=ids[info.name],
@@ -189,6 +194,9 @@ def _shapes_detail(variants: tuple[VariantInfo, ...]) -> dict:
 def _shape_change(old: Endpoint, variants: tuple[VariantInfo, ...]) -> dict | None:
     before = {v.name: variant_shape(v) for v in old.variants.all() if v.removed_at is None}
     after = {v.name: v.shape() for v in variants}
+    for name, shape in after.items():
+        if shape[0] == "instance" and shape[1] is None and name in before:
+            after[name] = (shape[0], before[name][1], *shape[2:])  # config deleted: type unchanged
     if before == after:
         return None
     return {

@@ -17,7 +17,8 @@ from django.db import connection, transaction
 
 from collectors.catalogue import spec as metric_spec
 from collectors.model import SeriesResult
-from dashboard.models import MetricCursor, MetricSeries
+from collectors.store.summary import refresh_metric_summaries
+from dashboard.models import MetricSeries
 
 STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS metric_stage (
@@ -75,6 +76,13 @@ ON CONFLICT (series_id, resolution, bucket) DO UPDATE SET value = EXCLUDED.value
 """
 
 
+LOCK_ENDPOINTS = """
+SELECT pg_advisory_xact_lock(hashtextextended('metrics:' || e, 0)) FROM (
+    SELECT DISTINCT endpoint_id AS e FROM dashboard_productionvariant WHERE id = ANY(%s) ORDER BY 1
+) x
+"""
+
+
 @dataclass
 class StoreStats:
     points: int = 0
@@ -100,6 +108,11 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
     """Store every point of `results` (one GetMetricData batch) and refresh the rollups they touch."""
     stats = StoreStats()
     with transaction.atomic():
+        # Two runs storing the same endpoints at once would each recompute rollups without the other's
+        # uncommitted points: take the endpoints' locks, always in the same order (no deadlock).
+        with connection.cursor() as cur:
+            variants = sorted({r.query.variant.key for r in results})
+            cur.execute(LOCK_ENDPOINTS, [variants])
         series = ensure_series((r.query.variant.key, r.query.metric, r.query.stat) for r in results)
         touched: set[int] = set()
         first: datetime | None = None
@@ -125,8 +138,27 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
                 span = {"series": sorted(touched), "start": first, "end": last}
                 cur.execute(HOURLY_ROLLUP, span)
                 cur.execute(DAILY_ROLLUP, span)
+                variants = sorted({r.query.variant.key for r in results})
+                cur.execute(
+                    "SELECT DISTINCT endpoint_id FROM dashboard_productionvariant WHERE id = ANY(%s)",
+                    [variants],
+                )
+                refresh_metric_summaries([row[0] for row in cur.fetchall()], first, last)
         stats.series = len(touched)
     return stats
+
+
+ADVANCE = """
+INSERT INTO dashboard_metriccursor
+    (variant_id, collected_from, collected_until, last_polled_at, last_invocation_at)
+SELECT v, %(since)s, %(until)s, %(polled)s, inv
+FROM unnest(%(variants)s::bigint[], %(invoked)s::timestamptz[]) AS u(v, inv)
+ON CONFLICT (variant_id) DO UPDATE SET
+    collected_from = LEAST(dashboard_metriccursor.collected_from, EXCLUDED.collected_from),
+    collected_until = GREATEST(dashboard_metriccursor.collected_until, EXCLUDED.collected_until),
+    last_polled_at = GREATEST(dashboard_metriccursor.last_polled_at, EXCLUDED.last_polled_at),
+    last_invocation_at = GREATEST(dashboard_metriccursor.last_invocation_at, EXCLUDED.last_invocation_at)
+"""
 
 
 def advance_cursors(
@@ -137,24 +169,14 @@ def advance_cursors(
     polled_at: datetime,
     last_invocation: dict[int, datetime],
 ) -> None:
-    """Record that these variants' metrics are stored up to `until`; never move a cursor backwards."""
-    ids = list(variant_ids)
-    existing = {c.variant_id: c for c in MetricCursor.objects.filter(variant_id__in=ids)}
-    rows = []
-    for vid in ids:
-        cursor = existing.get(vid) or MetricCursor(variant_id=vid)
-        if cursor.collected_from is None or since < cursor.collected_from:
-            cursor.collected_from = since
-        if cursor.collected_until is None or until > cursor.collected_until:
-            cursor.collected_until = until
-        cursor.last_polled_at = polled_at
-        seen = last_invocation.get(vid)
-        if seen and (cursor.last_invocation_at is None or seen > cursor.last_invocation_at):
-            cursor.last_invocation_at = seen
-        rows.append(cursor)
-    MetricCursor.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["variant"],
-        update_fields=["collected_from", "collected_until", "last_polled_at", "last_invocation_at"],
-    )
+    """Record that these variants' metrics are stored for [since, until). One statement, and never
+    backwards (LEAST/GREATEST), so two overlapping runs cannot undo each other."""
+    ids = sorted(set(variant_ids))
+    if not ids:
+        return
+    params = {
+        "variants": ids, "invoked": [last_invocation.get(v) for v in ids],
+        "since": since, "until": until, "polled": polled_at,
+    }  # fmt: skip
+    with connection.cursor() as cur:
+        cur.execute(ADVANCE, params)

@@ -4,6 +4,7 @@ from dashboard.models.costs import CostForecast, DailyCost, EndpointCost
 from dashboard.models.endpoints import Endpoint, EndpointEvent, ProductionVariant
 from dashboard.models.metrics import MetricCursor, MetricPoint, MetricRollup, MetricSeries
 from dashboard.models.runs import CollectionRun
+from dashboard.models.summary import EndpointSummary
 from dashboard.models.teams import Team
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Endpoint",
     "EndpointCost",
     "EndpointEvent",
+    "EndpointSummary",
     "InstanceType",
     "MetricCursor",
     "MetricPoint",

@@ -74,5 +74,9 @@ def test_retention_drops_old_points_and_rollups_only(simulated, settings):
     now = MetricPoint.objects.order_by("-ts").values_list("ts", flat=True).first()
     dropped = apply_retention(now)
     assert 0 < dropped["raw_points"] < total
-    assert not MetricPoint.objects.filter(period__lt=3600, ts__lt=now - timedelta(days=2)).exists()
-    assert MetricRollup.objects.filter(resolution="1h", bucket__lt=now - timedelta(days=2)).exists()
+    cutoff = now.replace(minute=0) - timedelta(days=2)  # whole hours only
+    assert not MetricPoint.objects.filter(period__lt=3600, ts__lt=cutoff).exists()
+    assert MetricPoint.objects.filter(
+        period__lt=3600, ts__gte=cutoff, ts__lt=cutoff + timedelta(hours=1)
+    ).exists()
+    assert MetricRollup.objects.filter(resolution="1h", bucket__lt=cutoff).exists()

@@ -157,3 +157,20 @@ def snapshot_rows():
         for v in ProductionVariant.objects.select_related("endpoint")
     )
     return endpoints, variants
+
+
+@pytest.mark.django_db
+def test_an_endpoint_whose_config_was_deleted_is_still_alive_with_its_last_known_type(
+    moto_fleet, moto_factory
+):
+    account = AwsAccount.objects.create(account_id="123456789012", regions=["us-east-1"])
+    collect_inventory(account, "us-east-1", factory=moto_factory())
+    # SageMaker allows deleting a config that a running endpoint uses; the endpoint keeps billing.
+    moto_fleet.delete_endpoint_config(EndpointConfigName="vision-detector-config")
+    run = collect_inventory(account, "us-east-1", factory=moto_factory())
+    assert run.status == "ok", run.errors
+    assert run.stats["deleted"] == 0 and run.stats["changed"] == 0
+    detector = Endpoint.objects.get(name="vision-detector")
+    assert detector.deleted_at is None
+    (variant,) = detector.variants.all()
+    assert variant.instance_type_id == "ml.g4dn.xlarge" and variant.current_instance_count == 2

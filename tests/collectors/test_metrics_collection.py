@@ -16,6 +16,7 @@ from collectors.metrics import collect_metrics, variant_ref
 from collectors.simulator import SimulatedAWS
 from dashboard.models import (
     AwsAccount,
+    Endpoint,
     MetricCursor,
     MetricPoint,
     MetricRollup,
@@ -217,3 +218,20 @@ def test_backfill_is_hourly_beyond_the_detail_horizon_and_every_window_is_contig
     assert hourly_last == detail_start - timedelta(hours=1)
     cursor = MetricCursor.objects.get()
     assert cursor.collected_from == NOW.replace(minute=0) - timedelta(days=20)
+
+
+@pytest.mark.django_db
+def test_a_deleted_endpoints_last_hour_is_still_collected_then_never_again(small_sim, account, clock):
+    collect_metrics(account, "us-east-1", factory=factory_for(small_sim), clock=clock)
+    busy = MetricCursor.objects.exclude(last_invocation_at=None).select_related("variant__endpoint").first()
+    victim = busy.variant.endpoint
+    Endpoint.objects.filter(pk=victim.pk).update(deleted_at=NOW + timedelta(minutes=40))
+
+    clock.now = NOW + timedelta(hours=1)
+    collect_metrics(account, "us-east-1", factory=factory_for(small_sim), clock=clock)
+    cursor = MetricCursor.objects.get(variant=busy.variant)
+    assert cursor.collected_until >= NOW + timedelta(minutes=40)  # the minutes before deletion are stored
+
+    clock.now = NOW + timedelta(hours=2)
+    run = collect_metrics(account, "us-east-1", factory=factory_for(small_sim), clock=clock)
+    assert run.stats["variants"] == ProductionVariant.objects.exclude(endpoint=victim).count()

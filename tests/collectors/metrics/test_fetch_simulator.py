@@ -119,16 +119,18 @@ def test_cpu_and_gpu_are_stored_per_vcpu_and_per_gpu(world):
     assert all(0 <= v <= 100 for v in cpu.values)
 
 
-def test_points_that_cannot_be_converted_are_not_stored_and_that_is_said(world):
+def test_points_that_cannot_be_converted_keep_their_raw_value_and_that_is_said(world):
     client, _ = cloudwatch(world)
     unknown_vcpus = ref(world, "search-rerank-g5", vcpus=None)
+    known = ref(world, "search-rerank-g5")
     window = windows(NOW - timedelta(hours=2), NOW, NOW, 3600)[0]
     (cpu,) = fetch(client, [q("cpu", unknown_vcpus, "CPUUtilization", "Maximum", 3600)], window)
+    (normalised,) = fetch(client, [q("cpu", known, "CPUUtilization", "Maximum", 3600)], window)
     assert cpu.status == "Complete"
-    assert cpu.timestamps == cpu.values == cpu.raw == []
-    assert cpu.messages == [
-        "2 point(s) not stored: the variant's vCPU count is unknown, so CPUUtilization cannot be normalised"
-    ]
+    assert cpu.values == [None, None]  # unknown, not invented
+    assert cpu.raw == normalised.raw and len(cpu.raw) == 2 and cpu.timestamps == normalised.timestamps
+    reason = "the variant's vCPU count is unknown, so CPUUtilization cannot be normalised"
+    assert cpu.messages == [f"2 point(s) stored raw only: {reason}"]
 
 
 def test_forbidden_and_internal_error_results_are_kept_with_their_messages(world, small_pages):

@@ -76,12 +76,13 @@ def test_a_backfill_at_60s_uses_3600_300_and_60_at_the_15_and_63_day_boundaries(
     got = windows(NOW - 90 * DAY, NOW, NOW, 60, guard=NO_GUARD)
     assert got == [
         Window(at("2026-08-22T10:00"), at("2026-09-18T11:00"), 3600),  # 63 days ago is 10:17
-        Window(at("2026-09-18T11:00"), at("2026-11-05T10:20"), 300),  # 15 days ago is 10:17
-        Window(at("2026-11-05T10:20"), at("2026-11-20T10:17"), 60),
+        # 15 days ago is 10:17: tiers meet on the hour, so no hour holds points of two periods.
+        Window(at("2026-09-18T11:00"), at("2026-11-05T11:00"), 300),
+        Window(at("2026-11-05T11:00"), at("2026-11-20T10:17"), 60),
     ]
     # The one-hour guard moves each boundary an hour younger.
     guarded = windows(NOW - 90 * DAY, NOW, NOW, 60)
-    assert [w.end for w in guarded[:2]] == [at("2026-09-18T12:00"), at("2026-11-05T11:20")]
+    assert [w.end for w in guarded[:2]] == [at("2026-09-18T12:00"), at("2026-11-05T12:00")]
 
 
 @pytest.mark.parametrize("preferred", [60, 120, 300, 420, 900, 3600, 86400])
