@@ -123,12 +123,19 @@ def test_stored_invocations_match_the_simulators_traffic(small_sim, account):
 def test_collecting_twice_leaves_the_same_rows_and_a_second_poll_is_not_due(small_sim, account):
     collect_metrics(account, "us-east-1", factory=factory_for(small_sim), clock=at(NOW))
     first = point_rows()
-    rollups = MetricRollup.objects.count()
+    rollups = sorted(MetricRollup.objects.values_list("series_id", "resolution", "bucket", "value"))
+    # Not due ten minutes later: polled hourly, not every few minutes.
     again = collect_metrics(
         account, "us-east-1", factory=factory_for(small_sim), clock=at(NOW + timedelta(minutes=10))
     )
-    assert again.metrics_requested == 0 and again.api_calls == {}  # polled hourly, not every few minutes
-    assert point_rows() == first and MetricRollup.objects.count() == rollups
+    assert again.metrics_requested == 0 and again.api_calls == {}
+    # Forced to fetch the very same 24 hours again: every point and rollup is updated in place.
+    refetch = collect_metrics(
+        account, "us-east-1", factory=factory_for(small_sim), clock=at(NOW), backfill=timedelta(hours=24)
+    )
+    assert refetch.stats["points"] == len(first)
+    assert point_rows() == first
+    assert sorted(MetricRollup.objects.values_list("series_id", "resolution", "bucket", "value")) == rollups
 
 
 @pytest.mark.django_db
