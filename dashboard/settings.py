@@ -10,6 +10,7 @@ import logging
 import secrets
 from pathlib import Path
 
+import plotly
 from celery.schedules import crontab
 
 from dashboard import embedded
@@ -79,6 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dashboard.context_processors.freshness",
             ],
         },
     },
@@ -169,7 +171,9 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.js is served from the pinned plotly package's own copy (same version as the figures it draws),
+# under /static/vendor/plotly/plotly.min.js: never from a CDN, and no 4 MB file copied into the repo.
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", Path(plotly.__file__).parent / "package_data")]
 STATIC_ROOT = VAR_DIR / "staticfiles"  # collectstatic target; whitenoise wants it to exist
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve static/ without a collectstatic step in the embedded run

@@ -1,0 +1,255 @@
+"""The figures pages, the API and exports show, computed from the summary table (never raw points):
+a time range, per-endpoint figures over it, fleet totals, and simple flags.
+
+All queries here are aggregates over `EndpointSummary` with a fixed number of statements whatever the
+number of endpoints (tests pin the query counts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, Max, Q, Sum
+
+from dashboard.models import CostForecast, EndpointSummary
+
+RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
+DEFAULT_RANGE = "7d"
+MAX_CUSTOM_DAYS = 455
+
+# Flag thresholds (simple signals until the insights engine ranks recommendations).
+THROTTLE_UTILISATION = 0.95
+LOW_MEMORY_PCT = 30.0
+LOW_GPU_PCT = 20.0
+COLD_START_RATE = 0.05
+ERROR_RATE = 0.01
+FLAGS = {
+    "idle": "no invocations in the range",
+    "throttling": "concurrency at its limit (derived from concurrent-executions utilisation)",
+    "low-memory-use": "serverless memory peak under 30% of configured",
+    "low-gpu-use": "GPU peak under 20%",
+    "cold-starts": "over 5% of invocations start cold",
+    "errors": "over 1% of invocations fail",
+}
+
+
+class RangeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    key: str  # "24h", "7d", "30d", "90d" or "custom"
+    start: datetime
+    end: datetime
+
+    @property
+    def resolution(self) -> str:
+        """Hourly rows up to a week, daily beyond."""
+        return EndpointSummary.HOURLY if self.end - self.start <= timedelta(days=7) else EndpointSummary.DAILY
+
+    @property
+    def days(self) -> tuple[date, date]:
+        """The days [first, last) whose daily cost rows fall in the range."""
+        return self.start.date(), (self.end - timedelta(microseconds=1)).date() + timedelta(days=1)
+
+
+def parse_range(params, now: datetime) -> TimeRange:
+    """From query parameters: range=24h|7d|30d|90d, or range=custom&start=YYYY-MM-DD&end=YYYY-MM-DD
+    (end inclusive). Bad input raises RangeError with a message for the user."""
+    key = (params.get("range") or DEFAULT_RANGE).strip()
+    if key in RANGES:
+        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        return TimeRange(key, end - RANGES[key], end)
+    if key != "custom":
+        raise RangeError(f"unknown range {key!r}: use one of {', '.join(RANGES)} or custom")
+    try:
+        first = date.fromisoformat((params.get("start") or "").strip())
+        last = date.fromisoformat((params.get("end") or "").strip())
+    except ValueError:
+        raise RangeError("a custom range needs start and end dates as YYYY-MM-DD") from None
+    if last < first:
+        raise RangeError("the custom range ends before it starts")
+    if (last - first).days >= MAX_CUSTOM_DAYS:
+        raise RangeError(f"a custom range covers at most {MAX_CUSTOM_DAYS} days")
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    return TimeRange("custom", start, end)
+
+
+@dataclass
+class EndpointFigures:
+    endpoint_id: int
+    invocations: float = 0.0
+    errors_4xx: float = 0.0
+    errors_5xx: float = 0.0
+    cold_starts: float = 0.0
+    cold_start_ms_avg: float | None = None
+    latency_avg: float | None = None
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    latency_max: float | None = None
+    overhead_p99: float | None = None
+    throttle: float | None = None  # peak concurrent-executions utilisation, 0-1 (derived)
+    spillover: float = 0.0
+    memory_peak: float | None = None  # percent
+    cpu_peak: float | None = None
+    gpu_peak: float | None = None
+    gpu_memory_peak: float | None = None
+    cost: Decimal | None = None  # over the range's days
+    cost_days: int = 0
+    cost_sources: set[str] = field(default_factory=set)
+    cost_estimated: bool = False
+    currency: str = ""
+    mtd_cost: Decimal | None = None
+    mtd_sources: set[str] = field(default_factory=set)
+    forecast: Decimal | None = None
+
+    @property
+    def error_rate(self) -> float | None:
+        return (self.errors_4xx + self.errors_5xx) / self.invocations if self.invocations else None
+
+    @property
+    def cold_start_rate(self) -> float | None:
+        return self.cold_starts / self.invocations if self.invocations else None
+
+    @property
+    def cost_per_1k(self) -> Decimal | None:
+        if self.cost is None or not self.invocations:
+            return None
+        return self.cost / Decimal(str(self.invocations)) * 1000
+
+    @property
+    def flags(self) -> list[str]:
+        out = []
+        if not self.invocations:
+            out.append("idle")
+        if self.throttle is not None and self.throttle >= THROTTLE_UTILISATION:
+            out.append("throttling")
+        if self.memory_peak is not None and self.memory_peak < LOW_MEMORY_PCT and self.cpu_peak is None:
+            out.append("low-memory-use")  # serverless: no CPU metric
+        if self.gpu_peak is not None and self.gpu_peak < LOW_GPU_PCT:
+            out.append("low-gpu-use")
+        if (self.cold_start_rate or 0) > COLD_START_RATE:
+            out.append("cold-starts")
+        if (self.error_rate or 0) > ERROR_RATE:
+            out.append("errors")
+        return out
+
+
+def _ratio(total, weight) -> float | None:
+    return total / weight if weight else None
+
+
+def endpoint_figures(endpoint_ids, rng: TimeRange, *, today: date) -> dict[int, EndpointFigures]:
+    """Figures per endpoint over `rng`: four aggregate queries, whatever the number of endpoints."""
+    ids = list(endpoint_ids)
+    out = {pk: EndpointFigures(pk) for pk in ids}
+    if not ids:
+        return out
+    rows = (
+        EndpointSummary.objects.filter(
+            endpoint_id__in=ids, resolution=rng.resolution, bucket__gte=rng.start, bucket__lt=rng.end
+        )
+        .values("endpoint_id")
+        .annotate(
+            inv=Sum("invocations"), e4=Sum("errors_4xx"), e5=Sum("errors_5xx"), cs=Sum("cold_starts"),
+            cs_ms=Sum("cold_start_ms"), avg_w=Sum("latency_avg_w"), p50_w=Sum("latency_p50_w"),
+            p95_w=Sum("latency_p95_w"), p99_w=Sum("latency_p99_w"), weight=Sum("latency_weight"),
+            lmax=Max("latency_max"), oh_w=Sum("overhead_p99_w"), thr=Max("concurrency_util_max"),
+            spill=Sum("spillover"), mem=Max("memory_util_max"), cpu=Max("cpu_util_max"),
+            gpu=Max("gpu_util_max"), gpum=Max("gpu_memory_util_max"),
+        )
+    )  # fmt: skip
+    for r in rows:
+        f = out[r["endpoint_id"]]
+        f.invocations, f.errors_4xx, f.errors_5xx, f.cold_starts = r["inv"], r["e4"], r["e5"], r["cs"]
+        f.cold_start_ms_avg = _ratio(r["cs_ms"], r["cs"])
+        w = r["weight"]
+        f.latency_avg, f.p50, f.p95, f.p99 = (_ratio(r[k], w) for k in ("avg_w", "p50_w", "p95_w", "p99_w"))
+        f.overhead_p99 = _ratio(r["oh_w"], w)
+        f.latency_max, f.throttle, f.spillover = r["lmax"], r["thr"], r["spill"]
+        f.memory_peak, f.cpu_peak, f.gpu_peak, f.gpu_memory_peak = r["mem"], r["cpu"], r["gpu"], r["gpum"]
+
+    first, last = rng.days
+    _add_costs(out, ids, first, last, "cost")
+    _add_costs(out, ids, today.replace(day=1), today + timedelta(days=1), "mtd")
+    for fc in CostForecast.objects.filter(scope="endpoint", scope_id__in=ids, month=today.replace(day=1)):
+        out[fc.scope_id].forecast = fc.amount
+    return out
+
+
+def _add_costs(out: dict[int, EndpointFigures], ids: list[int], first: date, last: date, into: str) -> None:
+    day_start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    day_end = datetime(last.year, last.month, last.day, tzinfo=UTC)
+    rows = (
+        EndpointSummary.objects.filter(
+            endpoint_id__in=ids, resolution=EndpointSummary.DAILY, bucket__gte=day_start, bucket__lt=day_end
+        )
+        .exclude(cost=None)
+        .values("endpoint_id", "cost_source", "currency")
+        .annotate(total=Sum("cost"), days=Count("bucket"), estimated=Count("bucket", filter=Q(cost_estimated=True)))
+    )
+    for r in rows:
+        f = out[r["endpoint_id"]]
+        if into == "cost":
+            f.cost = (f.cost or Decimal(0)) + r["total"]
+            f.cost_days += r["days"]
+            f.cost_sources.add(r["cost_source"])
+            f.cost_estimated = f.cost_estimated or bool(r["estimated"])
+            f.currency = r["currency"]
+        else:
+            f.mtd_cost = (f.mtd_cost or Decimal(0)) + r["total"]
+            f.mtd_sources.add(r["cost_source"])
+            f.currency = f.currency or r["currency"]
+
+
+@dataclass
+class Totals:
+    endpoints: int
+    invocations: float
+    errors: float
+    cost: Decimal
+    mtd_cost: Decimal
+    forecast: Decimal
+    last_month_same_days: Decimal
+    currency: str
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.invocations if self.invocations else None
+
+    @property
+    def change_vs_last_month(self) -> float | None:
+        if not self.last_month_same_days:
+            return None
+        return float((self.mtd_cost - self.last_month_same_days) / self.last_month_same_days)
+
+
+def totals(figures: dict[int, EndpointFigures], *, today: date) -> Totals:
+    """Fleet (or team) totals over the figures of the endpoints shown; last month's spend over the same
+    days of the month, for the month-over-month change."""
+    ids = list(figures)
+    first = today.replace(day=1)
+    last_month_first = (first - timedelta(days=1)).replace(day=1)
+    same_day = last_month_first + (today - first)  # may spill into this month for 31-day months: clamp
+    same_day = min(same_day, first)
+    last_month = EndpointSummary.objects.filter(
+        endpoint_id__in=ids,
+        resolution=EndpointSummary.DAILY,
+        bucket__gte=datetime(last_month_first.year, last_month_first.month, 1, tzinfo=UTC),
+        bucket__lt=datetime(same_day.year, same_day.month, same_day.day, tzinfo=UTC),
+    ).aggregate(total=Sum(F("cost")))["total"]
+    values = list(figures.values())
+    return Totals(
+        endpoints=len(values),
+        invocations=sum(f.invocations for f in values),
+        errors=sum(f.errors_4xx + f.errors_5xx for f in values),
+        cost=sum((f.cost for f in values if f.cost is not None), Decimal(0)),
+        mtd_cost=sum((f.mtd_cost for f in values if f.mtd_cost is not None), Decimal(0)),
+        forecast=sum((f.forecast for f in values if f.forecast is not None), Decimal(0)),
+        last_month_same_days=last_month or Decimal(0),
+        currency=next((f.currency for f in values if f.currency), "USD"),
+    )

@@ -1,0 +1,83 @@
+"""Figures shown on pages equal figures computed directly from the stored rows."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
+
+from dashboard.models import Endpoint, EndpointCost, MetricPoint
+from dashboard.services.costs import best_costs
+from dashboard.services.figures import RangeError, endpoint_figures, parse_range, totals
+from tests.collectors.test_summary import fleet  # noqa: F401  (fixture: 8 endpoints, 3 days collected)
+from tests.conftest import NOW
+
+
+def test_ranges_parse_and_bad_ones_say_why():
+    assert parse_range({}, NOW).key == "7d"
+    day = parse_range({"range": "24h"}, NOW)
+    assert (day.start, day.end, day.resolution) == (
+        datetime(2026, 11, 19, 11, tzinfo=UTC),
+        datetime(2026, 11, 20, 11, tzinfo=UTC),
+        "1h",
+    )
+    custom = parse_range({"range": "custom", "start": "2026-10-01", "end": "2026-10-31"}, NOW)
+    assert custom.end - custom.start == timedelta(days=31) and custom.resolution == "1d"
+    for bad, message in [
+        ({"range": "1y"}, "unknown range"),
+        ({"range": "custom", "start": "x"}, "YYYY-MM-DD"),
+        ({"range": "custom", "start": "2026-10-02", "end": "2026-10-01"}, "ends before"),
+    ]:
+        with pytest.raises(RangeError, match=message):
+            parse_range(bad, NOW)
+
+
+def test_endpoint_figures_equal_the_stored_points_and_costs(fleet):  # noqa: F811
+    rng = parse_range({"range": "7d"}, NOW)
+    ids = list(Endpoint.objects.values_list("pk", flat=True))
+    figures = endpoint_figures(ids, rng, today=NOW.date())
+    for endpoint in Endpoint.objects.all():
+        f = figures[endpoint.pk]
+        points = MetricPoint.objects.filter(
+            series__variant__endpoint=endpoint, ts__gte=rng.start, ts__lt=rng.end
+        )
+        invocations = points.filter(series__metric="Invocations").aggregate(s=Sum("value"))["s"] or 0
+        assert f.invocations == pytest.approx(invocations), endpoint.name
+        errors = (
+            points.filter(series__metric__in=["Invocation4XXErrors", "Invocation5XXErrors"]).aggregate(
+                s=Sum("value")
+            )["s"]
+            or 0
+        )
+        assert f.errors_4xx + f.errors_5xx == pytest.approx(errors)
+        first, last = rng.days
+        billed = best_costs([endpoint.pk], first, last)
+        assert f.cost == (sum((c.amount for c in billed), Decimal(0)) if billed else None)
+        if f.cost and f.invocations:
+            assert f.cost_per_1k == f.cost / Decimal(str(f.invocations)) * 1000
+        if f.invocations:
+            assert f.p50 <= f.p95 <= f.p99 <= f.latency_max
+
+
+def test_figures_take_a_fixed_number_of_queries(fleet):  # noqa: F811
+    rng = parse_range({"range": "30d"}, NOW)
+    ids = list(Endpoint.objects.values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as few:
+        endpoint_figures(ids[:2], rng, today=NOW.date())
+    with CaptureQueriesContext(connection) as many:
+        totals(endpoint_figures(ids, rng, today=NOW.date()), today=NOW.date())
+    assert len(few) == 4 and len(many) == 5
+
+
+def test_totals_add_up(fleet):  # noqa: F811
+    rng = parse_range({"range": "30d"}, NOW)
+    figures = endpoint_figures(Endpoint.objects.values_list("pk", flat=True), rng, today=NOW.date())
+    t = totals(figures, today=NOW.date())
+    assert t.endpoints == Endpoint.objects.count()
+    mtd = sum(
+        c.amount for c in best_costs(list(figures), NOW.date().replace(day=1), NOW.date() + timedelta(days=1))
+    )
+    assert t.mtd_cost == mtd and mtd > 0
+    assert EndpointCost.objects.exists()
