@@ -14,7 +14,12 @@ from django.db.models import Count, F, Max, Q, Sum
 
 from dashboard.models import CostForecast, EndpointSummary
 
-RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
+RANGES = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+}
 DEFAULT_RANGE = "7d"
 MAX_CUSTOM_DAYS = 455
 
@@ -190,7 +195,9 @@ def _add_costs(out: dict[int, EndpointFigures], ids: list[int], first: date, las
         )
         .exclude(cost=None)
         .values("endpoint_id", "cost_source", "currency")
-        .annotate(total=Sum("cost"), days=Count("bucket"), estimated=Count("bucket", filter=Q(cost_estimated=True)))
+        .annotate(
+            total=Sum("cost"), days=Count("bucket"), estimated=Count("bucket", filter=Q(cost_estimated=True))
+        )
     )
     for r in rows:
         f = out[r["endpoint_id"]]
