@@ -69,8 +69,13 @@ SUMMARY_FIELDS = {
     "gpu_memory_util_max": "percent",
     "latency_max": "ms",
 }
-WEIGHTED = {"latency_avg": "latency_avg_w", "p50": "latency_p50_w", "p95": "latency_p95_w", "p99": "latency_p99_w",
-            "overhead_p99": "overhead_p99_w"}  # fmt: skip
+WEIGHTED = {
+    "latency_avg": "latency_avg_w",
+    "p50": "latency_p50_w",
+    "p95": "latency_p95_w",
+    "p99": "latency_p99_w",
+    "overhead_p99": "overhead_p99_w",
+}
 
 
 def summary_series(endpoint_id: int, fields: list[str], rng: TimeRange) -> dict[str, Series]:
