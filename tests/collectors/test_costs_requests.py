@@ -5,8 +5,8 @@ import pytest
 from collectors.costs import collect_costs
 from collectors.simulator import SimulatedAWS
 from dashboard.models import AwsAccount, Endpoint, Team
-from tests.collectors.test_costs_collection import factory_for, register
 from tests.conftest import NOW
+from tests.support.fleet import factory_for, register
 
 
 @pytest.mark.django_db

@@ -5,11 +5,9 @@ from datetime import timedelta
 import pytest
 from django.db.models import Max, Sum
 
-from collectors.costs import collect_costs
-from collectors.metrics import collect_metrics
 from dashboard.models import EndpointCost, EndpointSummary, MetricPoint
-from tests.collectors.test_costs_collection import factory_for, register
 from tests.conftest import NOW
+from tests.support.fleet import collect_fleet
 
 
 @pytest.fixture
@@ -17,13 +15,7 @@ def fleet(db):
     from collectors.simulator import SimulatedAWS
 
     sim = SimulatedAWS(seed=7, clock=lambda: NOW, endpoints=8)
-    accounts = register(sim)
-    for account in accounts:
-        for region in account.regions:
-            collect_metrics(
-                account, region, factory=factory_for(sim), clock=lambda: NOW, backfill=timedelta(days=3)
-            )
-        collect_costs(account, factory=factory_for(sim), clock=lambda: NOW, days=2)
+    collect_fleet(sim, metric_days=3, cost_days=2)
     return sim
 
 
