@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from dashboard.models import (
+    ApiToken,
     AwsAccount,
     CollectionRun,
     Endpoint,
@@ -78,3 +79,24 @@ class CollectionRunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created with `manage.py api_token create` (shown once); here they can only be revoked."""
+
+    list_display = ["prefix", "name", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["prefix", "name", "user__username"]
+    readonly_fields = ["prefix", "name", "user", "created_at", "last_used_at", "key_hash"]
+    fields = ["prefix", "name", "user", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        from django.utils import timezone
+
+        queryset.filter(revoked_at=None).update(revoked_at=timezone.now())

@@ -1,4 +1,5 @@
 from dashboard.models.accounts import AwsAccount
+from dashboard.models.api import ApiToken
 from dashboard.models.catalogue import InstanceType
 from dashboard.models.costs import CostForecast, DailyCost, EndpointCost
 from dashboard.models.endpoints import Endpoint, EndpointEvent, ProductionVariant
@@ -8,6 +9,7 @@ from dashboard.models.summary import EndpointSummary
 from dashboard.models.teams import Team
 
 __all__ = [
+    "ApiToken",
     "AwsAccount",
     "CollectionRun",
     "CostForecast",

@@ -105,6 +105,7 @@ class EndpointFigures:
     gpu_memory_peak: float | None = None
     cost: Decimal | None = None  # over the range's days
     cost_days: int = 0
+    cost_invocations: float = 0.0  # invocations on the days the cost covers
     cost_sources: set[str] = field(default_factory=set)
     cost_estimated: bool = False
     currency: str = ""
@@ -122,9 +123,11 @@ class EndpointFigures:
 
     @property
     def cost_per_1k(self) -> Decimal | None:
-        if self.cost is None or not self.invocations:
+        """Cost per 1,000 invocations over the days that have a cost: both figures from the same daily
+        rows, so a range whose metrics start later than its costs (or a 24 h range) is not skewed."""
+        if self.cost is None or not self.cost_invocations:
             return None
-        return self.cost / Decimal(str(self.invocations)) * 1000
+        return self.cost / Decimal(str(self.cost_invocations)) * 1000
 
     @property
     def flags(self) -> list[str]:
@@ -196,7 +199,10 @@ def _add_costs(out: dict[int, EndpointFigures], ids: list[int], first: date, las
         .exclude(cost=None)
         .values("endpoint_id", "cost_source", "currency")
         .annotate(
-            total=Sum("cost"), days=Count("bucket"), estimated=Count("bucket", filter=Q(cost_estimated=True))
+            total=Sum("cost"),
+            days=Count("bucket"),
+            estimated=Count("bucket", filter=Q(cost_estimated=True)),
+            inv=Sum("invocations"),
         )
     )
     for r in rows:
@@ -204,6 +210,7 @@ def _add_costs(out: dict[int, EndpointFigures], ids: list[int], first: date, las
         if into == "cost":
             f.cost = (f.cost or Decimal(0)) + r["total"]
             f.cost_days += r["days"]
+            f.cost_invocations += r["inv"] or 0
             f.cost_sources.add(r["cost_source"])
             f.cost_estimated = f.cost_estimated or bool(r["estimated"])
             f.currency = r["currency"]

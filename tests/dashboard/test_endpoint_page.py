@@ -1,0 +1,278 @@
+"""The endpoint page: who may open it, what its header and headline figures say, time ranges, and a
+query count that does not grow with the range."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from dashboard.models import AwsAccount, Endpoint, EndpointEvent, InstanceType, ProductionVariant
+from dashboard.services.figures import endpoint_figures, parse_range
+from tests.collectors.test_summary import fleet  # noqa: F401  (fixture: 8 endpoints, 3 days collected)
+from tests.conftest import NOW
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch):
+    """The page computes its ranges from the same clock the fleet was collected with."""
+    monkeypatch.setattr("dashboard.views.endpoint.clock", lambda: NOW)
+
+
+@pytest.fixture
+def endpoints(db, team_search):
+    """A serverless endpoint of Search with a history, a GPU one of Search, and one nobody owns."""
+    account = AwsAccount.objects.create(account_id="111111111111", label="prod", regions=["us-east-1"])
+
+    def make(name, team, **variant):
+        endpoint = Endpoint.objects.create(
+            account=account, region="us-east-1", name=name, status="InService", team=team,
+            arn=f"arn:aws:sagemaker:us-east-1:111111111111:endpoint/{name}", first_seen=NOW, last_seen=NOW,
+        )  # fmt: skip
+        ProductionVariant.objects.create(
+            endpoint=endpoint, name="AllTraffic", first_seen=NOW, last_seen=NOW, **variant
+        )
+        return endpoint
+
+    ranker = make("search-ranker", team_search, kind="serverless", memory_mb=3072, max_concurrency=20)
+    gpu = make(
+        "search-gpu", team_search, kind="instance", instance_type_id="ml.g5.xlarge", current_instance_count=2
+    )
+    InstanceType.objects.create(name="ml.x99.mega", known=False, price_source="not in catalogue")
+    mystery = make(
+        "orphan-mystery", None, kind="instance", instance_type_id="ml.x99.mega", current_instance_count=1
+    )
+    shape = {"kind": "serverless", "memory_mb": 6144, "max_concurrency": 20}
+    history = [
+        (timedelta(days=30), "created", {"variants": {"AllTraffic": shape}}),
+        (timedelta(days=20), "changed", {"before": {"AllTraffic": shape},
+                                         "after": {"AllTraffic": {**shape, "memory_mb": 3072}}}),
+        (timedelta(days=10), "deleted", {}),
+        (timedelta(days=9), "restored", {}),
+    ]  # fmt: skip
+    for ago, kind, detail in history:
+        EndpointEvent.objects.create(endpoint=ranker, at=NOW - ago, kind=kind, detail=detail)
+    return {"ranker": ranker, "gpu": gpu, "mystery": mystery}
+
+
+def page(client, endpoint, **params):
+    return client.get(reverse("endpoint", args=[endpoint.pk]), params)
+
+
+# --- who may open it -------------------------------------------------------------------------------
+def test_anonymous_user_is_sent_to_login(client, endpoints):
+    response = page(client, endpoints["ranker"])
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_member_of_the_owning_team_sees_the_page(client, endpoints, member_search):
+    client.force_login(member_search)
+    response = page(client, endpoints["ranker"])
+    assert response.status_code == 200
+    assert b"search-ranker" in response.content
+
+
+def test_user_with_no_team_gets_404(client, endpoints, outsider):
+    client.force_login(outsider)
+    assert page(client, endpoints["ranker"]).status_code == 404
+
+
+def test_member_of_another_team_gets_404(client, endpoints, team_vision, django_user_model):
+    viktor = django_user_model.objects.create_user("viktor", password="correct horse battery")
+    team_vision.members.add(viktor)
+    client.force_login(viktor)
+    assert page(client, endpoints["ranker"]).status_code == 404
+    assert page(client, endpoints["mystery"]).status_code == 404
+
+
+def test_member_cannot_open_an_endpoint_nobody_owns(client, endpoints, member_search):
+    client.force_login(member_search)
+    assert page(client, endpoints["mystery"]).status_code == 404
+
+
+def test_finops_admin_opens_any_endpoint(client, endpoints, finops_admin):
+    client.force_login(finops_admin)
+    for endpoint in endpoints.values():
+        assert page(client, endpoint).status_code == 200, endpoint.name
+
+
+def test_an_endpoint_that_does_not_exist_is_404(client, endpoints, finops_admin):
+    client.force_login(finops_admin)
+    assert client.get(reverse("endpoint", args=[999999])).status_code == 404
+
+
+def test_a_bad_range_is_not_revealed_to_users_who_may_not_see_the_endpoint(client, endpoints, outsider):
+    client.force_login(outsider)
+    assert page(client, endpoints["ranker"], range="1y").status_code == 404
+
+
+# --- time ranges -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"range": "1y"}, "unknown range"),
+        ({"range": "custom", "start": "yesterday"}, "YYYY-MM-DD"),
+        ({"range": "custom", "start": "2026-11-10", "end": "2026-11-01"}, "ends before it starts"),
+        ({"range": "custom", "start": "2020-01-01", "end": "2026-11-01"}, "at most 455 days"),
+    ],
+)
+def test_a_bad_range_is_a_400_that_says_why(client, endpoints, member_search, params, message):
+    client.force_login(member_search)
+    response = page(client, endpoints["ranker"], **params)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert message in body and 'id="range-error"' in body
+    assert 'href="?range=7d"' in body  # and offers the ranges that work
+
+
+@pytest.mark.parametrize(
+    ("params", "active"),
+    [
+        ({}, "7d"),
+        ({"range": "24h"}, "24h"),
+        ({"range": "30d"}, "30d"),
+        ({"range": "90d"}, "90d"),
+        ({"range": "custom", "start": "2026-10-01", "end": "2026-10-31"}, "custom"),
+    ],
+)
+def test_every_range_renders_and_is_marked_active(client, endpoints, member_search, params, active):
+    client.force_login(member_search)
+    response = page(client, endpoints["ranker"], **params)
+    assert response.status_code == 200
+    assert response.context["rng"].key == active
+    if active == "custom":
+        assert re.search(
+            r'<button type="submit" class="range active">custom</button>', response.content.decode()
+        )
+    else:
+        assert f'class="range active" data-range="{active}"' in response.content.decode()
+
+
+# --- header ----------------------------------------------------------------------------------------
+def test_header_shows_where_the_endpoint_runs_and_its_serverless_shape(client, endpoints, member_search):
+    client.force_login(member_search)
+    body = page(client, endpoints["ranker"]).content.decode()
+    for text in ("prod", "111111111111", "us-east-1", "Search", "InService", "Serverless"):
+        assert text in body, text
+    assert "memory 3072 MB (3 GB)" in body
+    assert "max concurrency 20" in body
+    assert "provisioned concurrency none" in body
+
+
+def test_header_shows_the_instance_shape_and_its_catalogue_price(client, endpoints, member_search):
+    client.force_login(member_search)
+    body = page(client, endpoints["gpu"]).content.decode()
+    catalogue = InstanceType.objects.get(name="ml.g5.xlarge")
+    assert "ml.g5.xlarge × 2" in body
+    assert f"{catalogue.vcpus} vCPUs" in body
+    assert "1 × NVIDIA A10G GPU, 24 GiB GPU memory" in body
+    assert f"{catalogue.hourly_price.normalize():f} USD/hour per instance" in body
+    assert catalogue.price_source in body
+
+
+def test_an_instance_type_without_a_price_says_price_unknown(client, endpoints, finops_admin):
+    client.force_login(finops_admin)
+    body = page(client, endpoints["mystery"]).content.decode()
+    assert "ml.x99.mega × 1" in body
+    assert "price unknown" in body and "not in catalogue" in body
+    assert "untagged" in body
+
+
+def test_history_lists_changes_newest_first_with_before_and_after(client, endpoints, member_search):
+    client.force_login(member_search)
+    body = page(client, endpoints["ranker"]).content.decode()
+    kinds = re.findall(r'<li class="event event-(\w+)">', body)
+    assert kinds == ["restored", "deleted", "changed", "created"]
+    assert "AllTraffic: memory MB 6144 → 3072" in body
+    assert "AllTraffic: serverless, 6144 MB, max concurrency 20" in body
+
+
+def test_a_deleted_endpoint_says_so(client, endpoints, member_search):
+    Endpoint.objects.filter(pk=endpoints["ranker"].pk).update(deleted_at=NOW - timedelta(hours=2))
+    client.force_login(member_search)
+    body = page(client, endpoints["ranker"]).content.decode()
+    assert re.search(r'id="endpoint-status">Deleted 2026-11-20 08:17 UTC<', body)
+
+
+# --- with collected data ---------------------------------------------------------------------------
+def headline(response) -> dict[str, tuple[str, str]]:
+    """data-figure -> (data-value, the value shown)."""
+    body = response.content.decode()
+    pattern = r'data-figure="(\w+)" data-value="([^"]*)">\s*<div class="label">[^<]*</div>\s*'
+    found = re.findall(pattern + r'<div class="value">([^<]*)<', body)
+    return {key: (raw, shown) for key, raw, shown in found}
+
+
+def test_headline_figures_are_the_figures_service_values(client, fleet, finops_admin):  # noqa: F811
+    client.force_login(finops_admin)
+    for name in ("search-embed-serverless", "vision-batch-p4d"):
+        endpoint = Endpoint.objects.get(name=name)
+        response = page(client, endpoint, range="7d")
+        f = endpoint_figures([endpoint.pk], parse_range({"range": "7d"}, NOW), today=NOW.date())[endpoint.pk]
+        shown = headline(response)
+        assert float(shown["invocations"][0]) == f.invocations > 0
+        assert shown["invocations"][1] == f"{f.invocations:,.0f}"
+        for key in ("p50", "p95", "p99"):
+            assert float(shown[key][0]) == getattr(f, key)
+            assert shown[key][1] == f"{getattr(f, key):,.1f} ms"
+        assert float(shown["error_rate"][0]) == f.error_rate
+        assert Decimal(shown["cost"][0]) == f.cost > 0
+        assert shown["cost"][1] == f"{f.cost:,.2f} {f.currency}"
+        assert Decimal(shown["cost_per_1k"][0]) == f.cost_per_1k
+        assert Decimal(shown["mtd"][0]) == f.mtd_cost
+        assert Decimal(shown["forecast"][0]) == f.forecast > f.mtd_cost  # costs are read from the 1st
+        body = response.content.decode()
+        # 7 days of cost over 3 days of metrics: the page says the ratio may be overstated.
+        assert "metrics stored only since" in body
+        assert "Cost Explorer resource data" in body  # the payer account opted in to resource-level data
+        if endpoint.kind == "serverless":
+            assert float(shown["throttle"][0]) == f.throttle
+            assert float(shown["cold_start_rate"][0]) == f.cold_start_rate
+            assert "derived" in body and "spillover" in body
+        else:
+            assert shown["cold_start_rate"][1] == "n/a"
+
+
+def test_estimated_costs_are_marked_estimated(client, fleet, finops_admin):  # noqa: F811
+    client.force_login(finops_admin)
+    member = Endpoint.objects.filter(account__role_arn__gt="").first()  # no resource-level data: estimates
+    f = endpoint_figures([member.pk], parse_range({"range": "7d"}, NOW), today=NOW.date())[member.pk]
+    assert f.cost_estimated and f.cost_sources == {"estimate"}
+    body = page(client, member).content.decode()
+    note = re.search(r'data-figure="cost".*?<div class="note">([^<]*)</div>', body, re.S).group(1)
+    assert "estimate from usage x price" in note and "estimated" in note
+
+
+def test_the_page_loads_nothing_from_another_host(client, fleet, finops_admin):  # noqa: F811
+    client.force_login(finops_admin)
+    body = page(client, Endpoint.objects.get(name="vision-batch-p4d")).content.decode()
+    assert not re.search(r"https?://", body)
+    scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", body)
+    assert scripts == ["/static/vendor/plotly/plotly.min.js", "/static/js/endpoint.js"]
+    assert all(href.startswith("/static/") for href in re.findall(r'<link[^>]*href="([^"]+)"', body))
+
+
+def test_the_plotly_bundle_is_served_from_our_static_files(client, fleet, finops_admin):  # noqa: F811
+    client.force_login(finops_admin)
+    response = client.get("/static/vendor/plotly/plotly.min.js")
+    assert response.status_code == 200
+    script = client.get("/static/js/endpoint.js")
+    assert script.status_code == 200
+    assert b"Plotly.newPlot" in b"".join(script.streaming_content)
+
+
+def test_query_count_is_the_same_for_7_and_90_days(client, fleet, finops_admin):  # noqa: F811
+    client.force_login(finops_admin)
+    endpoint = Endpoint.objects.get(name="search-query-pc")
+    counts = {}
+    for key in ("7d", "90d", "24h"):
+        with CaptureQueriesContext(connection) as queries:
+            assert page(client, endpoint, range=key).status_code == 200
+        counts[key] = len(queries)
+        # Summary and rollup rows only, never the raw points.
+        assert not any("dashboard_metricpoint" in q["sql"] for q in queries.captured_queries)
+    assert counts["7d"] == counts["90d"] == counts["24h"], counts
