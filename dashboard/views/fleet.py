@@ -1,29 +1,301 @@
-from django.db.models import Prefetch
-from django.shortcuts import render
+"""The fleet overview: totals, then one row per visible endpoint with cost, latency and use over a time
+range; server-side filters and sorting, and a CSV export of the same rows (`?format=csv`).
 
-from dashboard.models import CollectionRun, ProductionVariant
-from dashboard.services.freshness import freshness
-from dashboard.services.scoping import is_finops_admin, visible_endpoints
+Also the pieces the team page shares: the page clock, the range form, loading rows (a fixed number of
+queries whatever the fleet size) and turning a table into sorted HTML cells or CSV."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django import forms
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from dashboard.models import EndpointCost, EndpointSummary, ProductionVariant
+from dashboard.services.figures import (
+    DEFAULT_RANGE,
+    FLAGS,
+    RangeError,
+    TimeRange,
+    Totals,
+    endpoint_figures,
+    parse_range,
+    totals,
+)
+from dashboard.services.scoping import is_finops_admin, visible_endpoints, visible_teams
+from dashboard.tables import UNKNOWN, FleetTable, Row, Table, money, number, percent
+
+clock = timezone.now  # the page clock: tests set it to the time their fleet was collected at
+
+RANGE_CHOICES = [
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+    ("custom", "Custom dates"),
+]
+NO_TEAM = "none"
+
+
+class RangeForm(forms.Form):
+    """The time range picker. The range itself is read by parse_range, which says what is wrong."""
+
+    # Not a ChoiceField: parse_range checks the range and says what is wrong with it.
+    range = forms.CharField(required=False, widget=forms.Select(choices=RANGE_CHOICES))
+    start = forms.CharField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.CharField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+    deleted = forms.BooleanField(required=False, label="Show deleted")
+
+    def __init__(self, data):
+        data = data.copy()
+        if not data.get("range"):
+            data["range"] = DEFAULT_RANGE  # so the picker shows the range the page uses
+        super().__init__(data)
+
+
+class FleetFilters(RangeForm):
+    team = forms.ChoiceField(required=False)
+    account = forms.ChoiceField(required=False)
+    region = forms.ChoiceField(required=False)
+    kind = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any kind"),
+            ("serverless", "Serverless"),
+            ("instance", "Instance"),
+            ("mixed", "Mixed"),
+        ],
+    )
+    flag = forms.ChoiceField(required=False, choices=[("", "Any flag")] + [(k, k) for k in FLAGS])
+
+    field_order = ["team", "account", "region", "kind", "flag", "range", "start", "end", "deleted"]
+
+    def __init__(self, data, *, teams, scopes, finops_admin):
+        super().__init__(data)
+        team_choices = [("", "Any team")] + [(t.slug, t.name) for t in teams]
+        if finops_admin:
+            team_choices.append((NO_TEAM, "No team (untagged)"))
+        self.fields["team"].choices = team_choices
+        accounts = sorted({(a, label) for a, label, _ in scopes})
+        self.fields["account"].choices = [("", "Any account")] + [
+            (a, f"{label} ({a})" if label else a) for a, label in accounts
+        ]
+        self.fields["region"].choices = [("", "Any region")] + [
+            (r, r) for r in sorted({r for *_, r in scopes})
+        ]
+
+
+@dataclass(frozen=True)
+class Card:
+    label: str
+    value: str
+    note: str = ""
+    key: str = ""
+
+
+def range_label(rng: TimeRange) -> str:
+    if rng.key == "custom":
+        first, last = rng.days
+        return f"{first:%Y-%m-%d} to {last - timedelta(days=1):%Y-%m-%d}"
+    return dict(RANGE_CHOICES)[rng.key].lower()
+
+
+def signed_percent(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{ratio * 100:+,.1f}%"
+
+
+def summary_cards(rows: list[Row], t: Totals, rng: TimeRange, today: date) -> list[Card]:
+    """The totals over the rows shown, formatted; unknown stays "—" rather than 0."""
+    costed = [r for r in rows if r.figures.mtd_cost is not None]
+    with_forecast = sum(1 for r in rows if r.figures.forecast is not None)
+    measured_rows = [r for r in rows if r.measured]
+    costed_range = any(r.figures.cost is not None for r in rows)
+    last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%B")
+    return [
+        Card("Month-to-date spend", money(t.mtd_cost, t.currency) if costed else UNKNOWN,
+             f"{today:%B} 1–{today.day}, {len(costed)} of {len(rows)} endpoints with costs", "mtd"),
+        Card("Forecast for the month", money(t.forecast, t.currency) if with_forecast else UNKNOWN,
+             f"{with_forecast} of {len(rows)} endpoints have a forecast", "forecast"),
+        Card("vs last month", signed_percent(t.change_vs_last_month),
+             f"{last_month}'s same days: {money(t.last_month_same_days, t.currency)}"
+             if t.last_month_same_days else f"no spend stored for {last_month}'s same days", "change"),
+        Card(f"Spend, {range_label(rng)}", money(t.cost, t.currency) if costed_range else UNKNOWN,
+             "whole days touched by the range", "cost"),
+        Card("Invocations", number(t.invocations) if measured_rows else UNKNOWN,
+             f"{len(measured_rows)} of {len(rows)} endpoints with metrics", "invocations"),
+        Card("Error rate", percent(t.error_rate, 2) if measured_rows else UNKNOWN, "4XX + 5XX per invocation",
+             "error_rate"),
+    ]  # fmt: skip
+
+
+def page_range(request, now: datetime) -> tuple[TimeRange | None, str]:
+    try:
+        return parse_range(request.GET, now), ""
+    except RangeError as e:
+        return None, str(e)
+
+
+def load_rows(endpoints: QuerySet, rng: TimeRange, *, today) -> list[Row]:
+    """Endpoints with account, team, variants and instance types, and their figures: a fixed number of
+    queries (two for the endpoints, the figures service's four, one for AWS-estimated costs) whatever
+    the number of endpoints."""
+    variants = ProductionVariant.objects.select_related("instance_type", "cursor")
+    endpoints = list(
+        endpoints.select_related("account", "team")
+        .prefetch_related(Prefetch("variants", queryset=variants))
+        .order_by("account__account_id", "region", "name")
+    )
+    ids = [e.pk for e in endpoints]
+    figures = endpoint_figures(ids, rng, today=today)
+    aws_estimated = still_estimated_by_aws(ids, rng, today)
+    return [Row(e, figures[e.pk], measured(e, rng), e.pk in aws_estimated) for e in endpoints]
+
+
+def still_estimated_by_aws(ids: list[int], rng: TimeRange, today: date) -> set[int]:
+    """Endpoints with a Cost Explorer figure (resource or tag) in the range or this month that AWS still
+    marks estimated: one query. (Our own estimates are always "not final"; the marker says E for them.)"""
+    if not ids:
+        return set()
+    first, last = rng.days
+    days = Q(bucket__gte=midnight(first), bucket__lt=midnight(last)) | Q(
+        bucket__gte=midnight(today.replace(day=1)), bucket__lt=midnight(today + timedelta(days=1))
+    )
+    return set(
+        EndpointSummary.objects.filter(
+            days, endpoint_id__in=ids, resolution=EndpointSummary.DAILY, cost_estimated=True,
+            cost_source__in=[EndpointCost.Source.RESOURCE, EndpointCost.Source.TAG],
+        )
+        .values_list("endpoint_id", flat=True)
+        .distinct()
+    )  # fmt: skip
+
+
+def midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def measured(endpoint, rng: TimeRange) -> bool:
+    """Whether metrics were collected for any part of the range (from the variants' cursors), so no
+    invocations means idle rather than unknown."""
+    for variant in endpoint.variants.all():
+        cursor = getattr(variant, "cursor", None)
+        if cursor is None or cursor.collected_until is None:
+            continue
+        if cursor.collected_until > rng.start and (
+            cursor.collected_from is None or cursor.collected_from < rng.end
+        ):
+            return True
+    return False
+
+
+def table_context(request, table: Table, rows: list[Row]) -> dict:
+    """Sorted rows as cells, and header links that sort by each column (again: the other way)."""
+    column, descending = table.parse_sort(request.GET.get("sort"))
+    rows = table.sort(rows, column, descending)
+    headers = []
+    for c in table.html_columns:
+        url, state = None, ""
+        if c.sort is not None:
+            if c is column:
+                state = "desc" if descending else "asc"
+                target = c.key if descending else f"-{c.key}"
+            else:
+                target = f"-{c.key}" if c.starts_descending else c.key
+            url = query_string(request, sort=target, format=None)
+        headers.append({"column": c, "url": url, "state": state})
+    return {
+        "headers": headers,
+        "rows": [{"row": r, "cells": table.cells(r)} for r in rows],
+        "sorted_rows": rows,
+        "csv_url": query_string(request, format="csv"),
+    }
+
+
+def query_string(request, **changes) -> str:
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + params.urlencode()
+
+
+def csv_response(table: Table, rows: list[Row], filename: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    table.write_csv(rows, response)
+    return response
+
+
+def bad_request(request, template: str, context: dict, errors: list[str]) -> HttpResponse:
+    if request.GET.get("format") == "csv":
+        return HttpResponse("\n".join(errors), status=400, content_type="text/plain; charset=utf-8")
+    return render(request, template, {**context, "errors": errors}, status=400)
+
+
+def empty_hint(filters: dict, teams: list, finops_admin: bool) -> str:
+    if any(filters[k] for k in ("team", "account", "region", "kind", "flag")):
+        return "No endpoint matches these filters."
+    if not teams and not finops_admin:
+        return "You see the endpoints of the teams you belong to; ask an admin to add you to a team."
+    return ""
 
 
 def fleet(request):
-    show_deleted = request.GET.get("deleted") == "1"
-    endpoints = visible_endpoints(request.user).select_related("account", "team")
-    if not show_deleted:
+    now = clock()
+    today = now.date()
+    user = request.user
+    finops_admin = is_finops_admin(user)
+    teams = list(visible_teams(user))
+    scope = visible_endpoints(user)
+    scopes = list(scope.values_list("account__account_id", "account__label", "region").distinct())
+    form = FleetFilters(request.GET, teams=teams, scopes=scopes, finops_admin=finops_admin)
+    rng, range_error = page_range(request, now)
+    context = {"form": form, "nav_teams": teams, "finops_admin": finops_admin, "table": None}
+    errors = [range_error] if range_error else []
+    if not form.is_valid():
+        errors += [f"{form.fields[name].label or name}: {' '.join(e)}" for name, e in form.errors.items()]
+    if errors:
+        return bad_request(request, "fleet/list.html", context, errors)
+
+    filters = form.cleaned_data
+    endpoints = scope
+    if not filters["deleted"]:
         endpoints = endpoints.filter(deleted_at=None)
-    endpoints = endpoints.prefetch_related(
-        Prefetch(
-            "variants",
-            queryset=ProductionVariant.objects.filter(removed_at=None).select_related("instance_type"),
-        )
-    ).order_by("account__account_id", "region", "name")
-    return render(
-        request,
-        "fleet/list.html",
-        {
-            "endpoints": endpoints,
-            "show_deleted": show_deleted,
-            "inventory": freshness(CollectionRun.Kind.INVENTORY),
-            "finops_admin": is_finops_admin(request.user),
-        },
+    if filters["team"] == NO_TEAM:
+        endpoints = endpoints.filter(team=None)
+    elif filters["team"]:
+        endpoints = endpoints.filter(team__slug=filters["team"])
+    if filters["account"]:
+        endpoints = endpoints.filter(account__account_id=filters["account"])
+    if filters["region"]:
+        endpoints = endpoints.filter(region=filters["region"])
+    rows = load_rows(endpoints, rng, today=today)
+    if filters["kind"]:
+        rows = [r for r in rows if r.endpoint.kind == filters["kind"]]
+    if filters["flag"]:
+        rows = [r for r in rows if r.usage and filters["flag"] in r.usage.flags]
+
+    table = FleetTable()
+    shown = table_context(request, table, rows)
+    if request.GET.get("format") == "csv":
+        return csv_response(table, shown["sorted_rows"], f"fleet-{rng.key}-{today:%Y-%m-%d}.csv")
+    fleet_totals = totals({r.endpoint.pk: r.figures for r in rows}, today=today)
+    context.update(
+        table=shown,
+        endpoints=[r.endpoint for r in shown["sorted_rows"]],
+        totals=fleet_totals,
+        cards=summary_cards(rows, fleet_totals, rng, today),
+        range_label=range_label(rng),
+        show_deleted=filters["deleted"],
+        deleted_toggle_url=query_string(request, deleted=None if filters["deleted"] else "1", format=None),
+        empty_hint=empty_hint(filters, teams, finops_admin),
+        flags=FLAGS,
     )
+    return render(request, "fleet/list.html", context)
