@@ -18,7 +18,7 @@ def chromium_missing() -> bool:
     return not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if chromium_missing():
         if os.environ.get("CI"):
@@ -29,12 +29,16 @@ def browser():
     # Playwright's sync API keeps an event loop in this thread; Django then refuses ORM calls from it
     # (the fixtures that write the test data). The tests are not async code: Django's documented
     # escape hatch applies.
+    # Only for these tests: it must not leak into later tests' subprocesses (check --deploy flags it).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
     with sync_playwright() as p:
         instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield instance
-        instance.close()
+        try:
+            yield instance
+        finally:
+            instance.close()
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

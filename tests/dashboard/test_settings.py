@@ -59,6 +59,7 @@ def test_settings_are_utc_and_timezone_aware(settings):
 
 def test_deploy_checks_are_clean_with_production_settings():
     env = {**os.environ, "SECRET_KEY": "p" * 30 + "Q7!x" * 10, "DEBUG": "0", "SECURE_HTTPS": "1"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # production never sets it
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
