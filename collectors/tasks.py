@@ -6,7 +6,7 @@ long run, does not spend AWS calls twice (the writes are idempotent either way).
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import current_app, shared_task
 
 from collectors.costs import collect_costs
 from collectors.inventory import collect_inventory
@@ -48,9 +48,11 @@ def collect_metrics_task(self, account_pk: int, region: str) -> dict:
     with single_flight(f"metrics:{account_pk}:{region}", LOCK_SECONDS) as mine:
         if not mine:
             return {"skipped": "another metrics run for this account and region is in progress"}
-        return _summary(
-            collect_metrics(AwsAccount.objects.get(pk=account_pk), region, task_id=self.request.id or "")
-        )
+        account = AwsAccount.objects.get(pk=account_pk)
+        run = collect_metrics(account, region, task_id=self.request.id or "")
+    # Insights read what was just stored; queued by name so collection does not import the dashboard.
+    current_app.send_task("dashboard.tasks.recompute_insights", args=[account.account_id, region])
+    return _summary(run)
 
 
 @shared_task(name="collectors.tasks.collect_all_costs")

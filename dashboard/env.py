@@ -6,8 +6,10 @@ setting both is an error so nobody wonders which one won.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -57,11 +59,54 @@ def env_int(
             result = int(value)
         except ValueError:
             raise ConfigError(f"{name}={value!r} is not an integer") from None
+    return _in_range(name, result, minimum, maximum)
+
+
+def _in_range(name, result, minimum, maximum):
     if minimum is not None and result < minimum:
         raise ConfigError(f"{name}={result} is below the minimum {minimum}")
     if maximum is not None and result > maximum:
         raise ConfigError(f"{name}={result} is above the maximum {maximum}")
     return result
+
+
+def env_float(
+    name: str,
+    default: float,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> float:
+    value = _raw(name, environ)
+    if value is None or value == "":
+        return _in_range(name, float(default), minimum, maximum)
+    try:
+        result = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number") from None
+    if not math.isfinite(result):
+        raise ConfigError(f"{name}={value!r} is not a finite number")
+    return _in_range(name, result, minimum, maximum)
+
+
+def env_decimal(
+    name: str,
+    default: str,
+    *,
+    minimum: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Decimal:
+    """A money amount or other exact figure: parsed as Decimal, never through float."""
+    value = _raw(name, environ)
+    text = default if value is None or value == "" else value.strip()
+    try:
+        result = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"{name}={value!r} is not a decimal number") from None
+    if not result.is_finite():
+        raise ConfigError(f"{name}={value!r} is not a finite number")
+    return _in_range(name, result, None if minimum is None else Decimal(minimum), None)
 
 
 def env_list(

@@ -14,7 +14,16 @@ import plotly
 from celery.schedules import crontab
 
 from dashboard import embedded
-from dashboard.env import ConfigError, env_bool, env_int, env_list, env_secret, env_str
+from dashboard.env import (
+    ConfigError,
+    env_bool,
+    env_decimal,
+    env_float,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = embedded.var_dir(BASE_DIR)
@@ -233,6 +242,37 @@ if COSTS_LOOKBACK_DAYS >= METRICS_RAW_RETENTION_DAYS:
     # Estimates read raw points: a day whose points were swept by retention would be re-estimated at $0.
     raise ConfigError("COSTS_LOOKBACK_DAYS must be below METRICS_RAW_RETENTION_DAYS")
 COST_ENDPOINT_TAG_KEY = env_str("COST_ENDPOINT_TAG_KEY", "")  # cost-allocation tag naming the endpoint
+
+# --- Insights (recommendations; see README "Insights") ----------------------------------------------
+INSIGHTS = {
+    "window_days": env_int("INSIGHTS_WINDOW_DAYS", 14, minimum=1, maximum=90),
+    "min_data_hours": env_int("INSIGHTS_MIN_DATA_HOURS", 72, minimum=1),
+    "memory_headroom": env_float("INSIGHTS_MEMORY_HEADROOM", 0.30, minimum=0.0, maximum=2.0),
+    "memory_under_pct": env_float("INSIGHTS_MEMORY_UNDER_PCT", 95.0, minimum=50.0, maximum=100.0),
+    "gpu_headroom": env_float("INSIGHTS_GPU_HEADROOM", 0.30, minimum=0.0, maximum=2.0),
+    "gpu_cross_family_max_util": env_float(
+        "INSIGHTS_GPU_CROSS_FAMILY_MAX_UTIL", 40.0, minimum=0, maximum=100
+    ),
+    "idle_days": env_int("INSIGHTS_IDLE_DAYS", 7, minimum=1, maximum=90),
+    "cold_start_rate": env_float("INSIGHTS_COLD_START_RATE", 0.05, minimum=0.0, maximum=1.0),
+    "cold_start_min_added_ms": env_float("INSIGHTS_COLD_START_MIN_ADDED_MS", 50.0, minimum=0.0),
+    "pc_unused_utilisation": env_float("INSIGHTS_PC_UNUSED_UTILISATION", 0.20, minimum=0.0, maximum=1.0),
+    "pc_spillover_rate": env_float("INSIGHTS_PC_SPILLOVER_RATE", 0.01, minimum=0.0, maximum=1.0),
+    "throttle_utilisation": env_float("INSIGHTS_THROTTLE_UTILISATION", 0.98, minimum=0.5, maximum=1.0),
+    "throttle_4xx_lift": env_float("INSIGHTS_THROTTLE_4XX_LIFT", 2.0, minimum=1.0),
+    "throttle_min_saturated_hours": env_int("INSIGHTS_THROTTLE_MIN_SATURATED_HOURS", 3, minimum=1),
+    "latency_target_ms": env_float("INSIGHTS_LATENCY_TARGET_MS", 1000.0, minimum=1.0),
+    "latency_target_tag": env_str("INSIGHTS_LATENCY_TARGET_TAG", "latency-target-ms"),
+    "min_monthly_saving": env_decimal("INSIGHTS_MIN_MONTHLY_SAVING", "1", minimum="0"),
+    "break_even_min_saving_fraction": env_float(
+        "INSIGHTS_BREAK_EVEN_MIN_SAVING", 0.20, minimum=0.0, maximum=1.0
+    ),
+    "min_instances": env_int("INSIGHTS_MIN_INSTANCES", 2, minimum=1, maximum=100),
+    "concurrency_per_vcpu": env_float("INSIGHTS_CONCURRENCY_PER_VCPU", 1.0, minimum=0.1),
+    "serverless_endpoint_quota": env_int("SERVERLESS_ENDPOINT_QUOTA", 50, minimum=1),
+    "serverless_concurrency_quota": env_int("SERVERLESS_CONCURRENCY_QUOTA", 200, minimum=1),
+    "quota_warn_fraction": env_float("INSIGHTS_QUOTA_WARN", 0.80, minimum=0.1, maximum=1.0),
+}
 
 # --- Schedules (Celery beat) -------------------------------------------------------------------------
 COLLECT_INVENTORY_EVERY_MINUTES = env_int("COLLECT_INVENTORY_EVERY_MINUTES", 15, minimum=1, maximum=59)

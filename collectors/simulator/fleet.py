@@ -232,7 +232,8 @@ _SPECIALS = (
         "runaway_factor": 5.0})]),
     ("vision-batch-p4d", "gpu_underused", "vision", 0, 0, 60,
      [("AllTraffic", 1.0, INSTANCE, "ml.p4d.24xlarge", 1, None,
-       {"peak_rpm": 60, "latency_ms": 80, "gpu_busy_pct": 6.0, "gpu_memory_pct": 12.0})]),
+       {"peak_rpm": 60, "latency_ms": 80, "gpu_busy_pct": 6.0, "gpu_memory_pct": 12.0, "memory_pct": 5.0,
+        "cpu_busy_pct": 4.0})]),
     ("search-query-pc", "provisioned_concurrency", "search", 1, 1, 65,
      [("AllTraffic", 1.0, SERVERLESS, 2048, 20, 4,
        {"peak_rpm": 1500, "latency_ms": 80, "memory_used_mb": 1500, "bursts_per_day": 2.0})]),
@@ -340,8 +341,11 @@ def _filler_spec(seed: int, index: int, history_days: int, tiers: tuple[int, ...
         # concurrency = rate x latency, x1.4 within-minute peak, x2.2 burst, x1.35 latency under load
         busy = peak / 60 * latency / 1000 * 1.4 * 2.2 * 1.35
         max_conc = min(200, max(2, math.ceil(busy / 0.5)))
+        # Memory in use high enough that, with the insights' default 30% headroom, no smaller tier fits
+        # (and under 80%, so noise never reaches the under-provisioned threshold).
+        low = max(0.55, (memory - 1024) / (1.3 * memory) + 0.03)
         knobs = dict(common, peak_rpm=round(peak, 2), latency_ms=round(latency, 1),
-                     memory_used_mb=round(memory * rng.uniform(0.55, 0.85)))  # fmt: skip
+                     memory_used_mb=round(memory * rng.uniform(low, 0.80)))  # fmt: skip
         variants = [("AllTraffic", 1.0, SERVERLESS, memory, max_conc, None, knobs)]
     else:
         itype = rng.choice(_FILLER_INSTANCES)

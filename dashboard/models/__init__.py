@@ -3,6 +3,7 @@ from dashboard.models.api import ApiToken
 from dashboard.models.catalogue import InstanceType
 from dashboard.models.costs import CostForecast, DailyCost, EndpointCost
 from dashboard.models.endpoints import Endpoint, EndpointEvent, ProductionVariant
+from dashboard.models.insights import Recommendation
 from dashboard.models.metrics import MetricCursor, MetricPoint, MetricRollup, MetricSeries
 from dashboard.models.runs import CollectionRun
 from dashboard.models.summary import EndpointSummary
@@ -24,5 +25,6 @@ __all__ = [
     "MetricRollup",
     "MetricSeries",
     "ProductionVariant",
+    "Recommendation",
     "Team",
 ]
