@@ -203,6 +203,15 @@ class VariantEvidence:
         return (self.end - self.start).total_seconds() / 3600
 
     @property
+    def observed_seconds(self) -> float:
+        """The part of the window whose metrics we hold and the endpoint existed in: usage totals are
+        scaled to a month over this span, so six hours of data (or an endpoint created mid-window) is
+        not spread over fourteen days, which would understate every monthly figure."""
+        start = max(d for d in (self.start, self.collected_from, self.endpoint_created_at) if d is not None)
+        end = min(self.end, self.collected_until) if self.collected_until is not None else self.end
+        return max(0.0, (end - start).total_seconds())
+
+    @property
     def coverage(self) -> float:
         """Share of the window's hours that had data, 0-1."""
         return min(1.0, self.hours_with_data / self.window_hours) if self.window_hours else 0.0

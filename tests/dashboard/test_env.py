@@ -1,6 +1,17 @@
+from decimal import Decimal
+
 import pytest
 
-from dashboard.env import ConfigError, env_bool, env_int, env_list, env_secret, env_str
+from dashboard.env import (
+    ConfigError,
+    env_bool,
+    env_decimal,
+    env_float,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
 
 SPELLINGS = [
     ("1", True),
@@ -63,3 +74,20 @@ def test_env_secret_refuses_both_and_missing_or_empty_file(tmp_path):
     empty.write_text("")
     with pytest.raises(ConfigError, match="is empty"):
         env_secret("PW", environ={"PW_FILE": str(empty)})
+
+
+def test_env_float_parses_and_checks_bounds():
+    assert env_float("H", 0.3, environ={}) == 0.3
+    assert env_float("H", 0.3, minimum=0, maximum=2, environ={"H": "0.45"}) == 0.45
+    for bad, message in (("lots", "not a number"), ("nan", "not a finite"), ("inf", "not a finite"),
+                         ("-1", "below the minimum"), ("3", "above the maximum")):  # fmt: skip
+        with pytest.raises(ConfigError, match=message):
+            env_float("H", 0.3, minimum=0, maximum=2, environ={"H": bad})
+
+
+def test_env_decimal_keeps_money_exact():
+    assert env_decimal("M", "1", environ={}) == Decimal("1")
+    assert env_decimal("M", "1", minimum="0", environ={"M": " 0.10 "}) == Decimal("0.10")
+    for bad, message in (("ten", "not a decimal"), ("NaN", "not a finite"), ("-0.01", "below the minimum")):
+        with pytest.raises(ConfigError, match=message):
+            env_decimal("M", "1", minimum="0", environ={"M": bad})

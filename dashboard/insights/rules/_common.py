@@ -87,7 +87,8 @@ def quiet(ev: VariantEvidence, t: Thresholds) -> bool:
 
 
 def window_seconds(ev: VariantEvidence) -> float:
-    return (ev.end - ev.start).total_seconds()
+    """The span usage totals are scaled to a month over (see VariantEvidence.observed_seconds)."""
+    return ev.observed_seconds
 
 
 def monthly_seconds(ev: VariantEvidence) -> Decimal:

@@ -113,12 +113,7 @@ def hosting_break_even(ev: VariantEvidence, t: Thresholds, prices: Prices) -> li
 
 
 def observed_seconds(ev: VariantEvidence) -> float:
-    """The part of the window the variant existed in: a variant created mid-window must not have its
-    usage spread over days it did not exist, which would understate its monthly cost."""
-    start = ev.start
-    if ev.endpoint_created_at is not None and ev.endpoint_created_at > start:
-        start = ev.endpoint_created_at
-    return max(0.0, (ev.end - start).total_seconds())
+    return ev.observed_seconds
 
 
 def _from_serverless(ev: VariantEvidence, t: Thresholds, prices: Prices, seconds: float) -> HostingComparison:
