@@ -256,6 +256,7 @@ INSIGHTS = {
     "idle_days": env_int("INSIGHTS_IDLE_DAYS", 7, minimum=1, maximum=90),
     "cold_start_rate": env_float("INSIGHTS_COLD_START_RATE", 0.05, minimum=0.0, maximum=1.0),
     "cold_start_min_added_ms": env_float("INSIGHTS_COLD_START_MIN_ADDED_MS", 50.0, minimum=0.0),
+    "cold_start_min_count": env_int("INSIGHTS_COLD_START_MIN_COUNT", 20, minimum=1),
     "pc_unused_utilisation": env_float("INSIGHTS_PC_UNUSED_UTILISATION", 0.20, minimum=0.0, maximum=1.0),
     "pc_spillover_rate": env_float("INSIGHTS_PC_SPILLOVER_RATE", 0.01, minimum=0.0, maximum=1.0),
     "throttle_utilisation": env_float("INSIGHTS_THROTTLE_UTILISATION", 0.98, minimum=0.5, maximum=1.0),
@@ -263,6 +264,7 @@ INSIGHTS = {
     "throttle_min_saturated_hours": env_int("INSIGHTS_THROTTLE_MIN_SATURATED_HOURS", 3, minimum=1),
     "latency_target_ms": env_float("INSIGHTS_LATENCY_TARGET_MS", 1000.0, minimum=1.0),
     "latency_target_tag": env_str("INSIGHTS_LATENCY_TARGET_TAG", "latency-target-ms"),
+    "fresh_hours": env_int("INSIGHTS_FRESH_HOURS", 24, minimum=1),
     "min_monthly_saving": env_decimal("INSIGHTS_MIN_MONTHLY_SAVING", "1", minimum="0"),
     "break_even_min_saving_fraction": env_float(
         "INSIGHTS_BREAK_EVEN_MIN_SAVING", 0.20, minimum=0.0, maximum=1.0

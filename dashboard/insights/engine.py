@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from dashboard.insights.evidence import load_evidence, load_prices
 from dashboard.insights.model import Finding, Thresholds
 from dashboard.insights.quotas import load_quotas
 from dashboard.insights.rules import QUOTA_RULES, VARIANT_RULES
+from dashboard.insights.rules._common import fresh
 from dashboard.models import AwsAccount, Recommendation
 
 log = logging.getLogger(__name__)
+LOCK_KEY = 0x1A5_16E5  # pg_advisory_xact_lock key of the insights recomputation
 
 FIGURES = [
     "rule", "endpoint", "variant", "account", "region", "team", "title", "summary", "current", "proposed",
@@ -40,6 +42,9 @@ class Outcome:
     resolved: int = 0
     variants: int = 0
     errors: list[str] = field(default_factory=list)
+    undecided: set[int] = field(
+        default_factory=set
+    )  # endpoints whose rows this run neither made nor resolved
     by_rule: dict[str, int] = field(default_factory=dict)
 
 
@@ -51,9 +56,14 @@ def _json(value):
 def run_rules(
     evidence, quotas, t: Thresholds, prices, outcome: Outcome, *, variant_rules=None, quota_rules=None
 ) -> list[tuple[Finding, object]]:
-    """(finding, the evidence it came from) for every rule and variant; failures are logged, not raised."""
+    """(finding, the evidence it came from) for every rule and variant; failures are logged, not raised.
+    Variants whose metrics are stale get no verdict at all, and like those a rule failed on, they are
+    listed in `outcome.undecided`: their stored recommendations are left as they are."""
     found = []
     for ev in evidence:
+        if not fresh(ev, t):
+            outcome.undecided.add(ev.endpoint_id)
+            continue
         for rule in variant_rules if variant_rules is not None else VARIANT_RULES:
             try:
                 found += [(f, ev) for f in rule(ev, t, prices)]
@@ -61,6 +71,7 @@ def run_rules(
                 msg = f"{rule.__name__} failed on {ev.account_id}/{ev.region}/{ev.endpoint_name}/{ev.variant}"
                 log.exception(msg)
                 outcome.errors.append(f"{msg}: {exc}")
+                outcome.undecided.add(ev.endpoint_id)
     for q in quotas:
         for rule in quota_rules if quota_rules is not None else QUOTA_RULES:
             try:
@@ -75,10 +86,30 @@ def run_rules(
 def recompute(
     now: datetime, *, scopes: set[tuple[str, str]] | None = None, thresholds: Thresholds | None = None
 ) -> Outcome:
-    """Recompute every recommendation of `scopes` ((account id, region) pairs; None = the whole fleet)."""
+    """Recompute every recommendation of `scopes` ((account id, region) pairs; None = the whole fleet).
+
+    Runs are serialised by a Postgres advisory lock held from reading the evidence to writing the rows:
+    a run that read older figures can never overwrite a newer run's, or resolve what it just found. A
+    second run waits for the first instead of being dropped, so it reads the newest metrics."""
     t = thresholds or Thresholds.from_settings()
-    prices = load_prices()
     outcome = Outcome()
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        _recompute(now, scopes, t, outcome)
+    log.info(
+        "insights: %d variants, %d findings (%d new, %d resolved), %d rule errors",
+        outcome.variants,
+        outcome.findings,
+        outcome.created,
+        outcome.resolved,
+        len(outcome.errors),
+    )
+    return outcome
+
+
+def _recompute(now: datetime, scopes, t: Thresholds, outcome: Outcome) -> None:
+    prices = load_prices()
     evidence = load_evidence(now, t, prices, scopes=scopes)
     quotas = load_quotas(t, scopes=scopes)
     outcome.variants = len(evidence)
@@ -116,25 +147,16 @@ def recompute(
         outcome.by_rule[finding.rule] = outcome.by_rule.get(finding.rule, 0) + 1
     outcome.findings = len(rows)
 
-    with transaction.atomic():
-        existing = set(Recommendation.objects.filter(key__in=list(rows)).values_list("key", flat=True))
-        Recommendation.objects.bulk_create(
-            list(rows.values()), update_conflicts=True, unique_fields=["key"], update_fields=FIGURES
-        )
-        outcome.created = len(set(rows) - existing)
-        stale = Recommendation.objects.filter(active=True).exclude(key__in=list(rows))
-        if scopes is not None:
-            match = Q(pk__in=[])
-            for account_id, region in scopes:
-                match |= Q(account__account_id=account_id, region=region)
-            stale = stale.filter(match)
-        outcome.resolved = stale.update(active=False, resolved_at=now)
-    log.info(
-        "insights: %d variants, %d findings (%d new, %d resolved), %d rule errors",
-        outcome.variants,
-        outcome.findings,
-        outcome.created,
-        outcome.resolved,
-        len(outcome.errors),
+    existing = set(Recommendation.objects.filter(key__in=list(rows)).values_list("key", flat=True))
+    Recommendation.objects.bulk_create(
+        list(rows.values()), update_conflicts=True, unique_fields=["key"], update_fields=FIGURES
     )
-    return outcome
+    outcome.created = len(set(rows) - existing)
+    stale = Recommendation.objects.filter(active=True).exclude(key__in=list(rows))
+    stale = stale.exclude(endpoint_id__in=outcome.undecided)
+    if scopes is not None:
+        match = Q(pk__in=[])
+        for account_id, region in scopes:
+            match |= Q(account__account_id=account_id, region=region)
+        stale = stale.filter(match)
+    outcome.resolved = stale.update(active=False, resolved_at=now)

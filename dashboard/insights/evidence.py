@@ -1,14 +1,18 @@
 """Evidence for the rules, read from stored rows: hourly metric rollups per variant, the inventory, the
-polling cursors and the daily cost summary. Four aggregate queries plus one for the variants, whatever
-the number of endpoints; nothing here reads raw points or calls AWS.
+polling cursors and the daily cost summary. Five queries (variants, their last shape change,
+utilisations, an hourly pivot, billed costs) whatever the number of endpoints; nothing here reads raw
+points or calls AWS.
 
 Definitions (the rules' evidence shows them):
 - utilisation peak = the highest hourly Maximum in the window; p99 = the 99th percentile of the hourly
   Maximum values; hours = hours with a value.
 - latency p50/p95/p99 = the hourly percentile values weighted by the hour's invocations (percentiles
   cannot be combined exactly; this is the approximation the pages use too).
-- compute seconds = sum over hours of invocations x average ModelLatency: the duration serverless
-  inference bills (our estimates use the same).
+- compute seconds = sum over hours of the hour's invocations x its average ModelLatency (the hourly
+  rollup's mean of the 5-minute averages): the duration serverless inference bills. Our cost estimates
+  weight per 5-minute period instead; in an hour whose traffic is very uneven the two differ.
+- evidence starts after the endpoint's last shape change (`shape_since`), so figures about one
+  configuration are never read against another.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Max, Q
 
 from dashboard.insights.model import (
     HourProfile,
@@ -28,7 +32,7 @@ from dashboard.insights.model import (
     UtilStats,
     VariantEvidence,
 )
-from dashboard.models import InstanceType, ProductionVariant
+from dashboard.models import EndpointEvent, InstanceType, ProductionVariant
 from dashboard.services.catalogue import price_list
 
 # (evidence attribute, metric, stat) read as utilisation statistics
@@ -50,8 +54,10 @@ UTIL_SQL = """
 SELECT s.variant_id, s.metric, s.stat, count(r.value), sum(r.value), max(r.value),
        percentile_cont(0.99) WITHIN GROUP (ORDER BY r.value)
 FROM dashboard_metricrollup r JOIN dashboard_metricseries s ON s.id = r.series_id
-WHERE r.resolution = '1h' AND r.bucket >= %(start)s AND r.bucket < %(end)s
-  AND s.variant_id = ANY(%(variants)s) AND s.metric || ':' || s.stat = ANY(%(pairs)s)
+JOIN unnest(%(variants)s::bigint[], %(since)s::timestamptz[]) AS x(variant_id, since)
+  ON x.variant_id = s.variant_id
+WHERE r.resolution = '1h' AND r.bucket >= x.since AND r.bucket < %(end)s
+  AND s.metric || ':' || s.stat = ANY(%(pairs)s)
 GROUP BY 1, 2, 3
 """
 
@@ -71,8 +77,9 @@ WITH h AS (
         max(r.value) FILTER (WHERE s.metric = 'Invocation5XXErrors') AS e5,
         max(r.value) FILTER (WHERE s.metric = 'ServerlessConcurrentExecutionsUtilization') AS conc
     FROM dashboard_metricrollup r JOIN dashboard_metricseries s ON s.id = r.series_id
-    WHERE r.resolution = '1h' AND r.bucket >= %(start)s AND r.bucket < %(end)s
-      AND s.variant_id = ANY(%(variants)s)
+    JOIN unnest(%(variants)s::bigint[], %(since)s::timestamptz[]) AS x(variant_id, since)
+      ON x.variant_id = s.variant_id
+    WHERE r.resolution = '1h' AND r.bucket >= x.since AND r.bucket < %(end)s
       AND s.metric IN ('Invocations', 'ModelLatency', 'ModelSetupTime', 'Invocation4XXErrors',
                        'Invocation5XXErrors', 'ServerlessConcurrentExecutionsUtilization')
     GROUP BY 1, 2
@@ -200,7 +207,25 @@ def load_evidence(
             collected_from=cursor.collected_from if cursor else None,
             collected_until=cursor.collected_until if cursor else None,
         )
-    params = {"start": start, "end": end, "variants": list(out)}
+    # Figures from before the endpoint's last shape change describe another configuration (a memory
+    # peak of 20% of 6 GB is not 20% of 2 GB): each variant's evidence starts at the first whole hour
+    # after it.
+    changed = dict(
+        EndpointEvent.objects.filter(
+            endpoint_id__in={v.endpoint_id for v in variants},
+            kind__in=[EndpointEvent.Kind.CHANGED, EndpointEvent.Kind.RESTORED],
+            at__gt=start,
+        )
+        .values("endpoint_id")
+        .annotate(last=Max("at"))
+        .values_list("endpoint_id", "last")
+    )
+    for v in variants:
+        if v.endpoint_id in changed:
+            at = changed[v.endpoint_id]
+            out[v.pk].shape_since = at.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    since = [out[pk].shape_since or start for pk in out]
+    params = {"start": start, "end": end, "variants": list(out), "since": since}
     with connection.cursor() as cur:
         _add_utilisations(cur, out, params)
         _add_hourly(cur, out, dict(params, saturated=t.throttle_utilisation))

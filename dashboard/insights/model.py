@@ -54,6 +54,7 @@ class Thresholds:
     idle_days: int = 7
     cold_start_rate: float = 0.05  # cold starts / invocations above which they "hurt"
     cold_start_min_added_ms: float = 50.0  # and the average latency they add per request
+    cold_start_min_count: int = 20  # fewer cold starts in the window: no verdict
     pc_unused_utilisation: float = 0.20  # provisioned-concurrency utilisation peak under which it sits unused
     pc_spillover_rate: float = 0.01  # spillover / invocations under which nothing needs it
     throttle_utilisation: float = 0.98  # concurrent-executions utilisation counted as "at the limit"
@@ -61,6 +62,7 @@ class Thresholds:
     throttle_min_saturated_hours: int = 3
     latency_target_ms: float = 1000.0  # p99 ModelLatency a change must not push past (tag overrides)
     latency_target_tag: str = "latency-target-ms"
+    fresh_hours: int = 24  # metrics older than this at the window's end: no verdict from any rule
     min_monthly_saving: Decimal = Decimal("1")  # smaller savings are not worth a change
     break_even_min_saving_fraction: float = 0.20  # migrating hosting is work: only for a clear win
     min_instances: int = 2  # real-time alternative: instances for availability
@@ -191,6 +193,7 @@ class VariantEvidence:
     # activity and freshness
     last_invocation_at: datetime | None = None
     collected_from: datetime | None = None  # metrics are stored from here: no call before it is known
+    shape_since: datetime | None = None  # evidence starts here: the first hour after the last shape change
     collected_until: datetime | None = None
     # what the endpoint was billed (best source per day) over the window and since it went idle
     billed_window: Decimal | None = None
@@ -207,7 +210,8 @@ class VariantEvidence:
         """The part of the window whose metrics we hold and the endpoint existed in: usage totals are
         scaled to a month over this span, so six hours of data (or an endpoint created mid-window) is
         not spread over fourteen days, which would understate every monthly figure."""
-        start = max(d for d in (self.start, self.collected_from, self.endpoint_created_at) if d is not None)
+        known = (self.start, self.collected_from, self.endpoint_created_at, self.shape_since)
+        start = max(d for d in known if d is not None)
         end = min(self.end, self.collected_until) if self.collected_until is not None else self.end
         return max(0.0, (end - start).total_seconds())
 
@@ -264,8 +268,28 @@ class Finding:
         return f"{self.rule}:{self.target}"
 
 
-def variant_target(ev: VariantEvidence) -> str:
-    return f"{ev.endpoint_id}/{ev.variant}/{ev.shape_key}"
+def _aspect(ev: VariantEvidence, rule: str | None) -> str:
+    """The part of the configuration a rule is about. A recommendation's identity holds that part only,
+    so a change the rule is about gives it a new identity (a dismissal of "lower 6 GB to 2 GB" does not
+    hide a later finding about 4 GB), while unrelated changes (autoscaling moving the instance count,
+    MaxConcurrency for a memory finding) keep it, with its status."""
+    instance = ev.instance.name if ev.instance else "?"
+    aspects = {
+        MEMORY_OVER: f"{ev.memory_mb}mb",
+        MEMORY_UNDER: f"{ev.memory_mb}mb",
+        COLD_STARTS: f"pc{ev.provisioned_concurrency or 0}",
+        PC_UNUSED: f"pc{ev.provisioned_concurrency or 0}",
+        IDLE_PROVISIONED: f"pc{ev.provisioned_concurrency or 0}",
+        THROTTLING: f"max{ev.max_concurrency}",
+        GPU_RIGHTSIZE: instance,
+        IDLE_ENDPOINT: instance if ev.kind == "instance" else "serverless",
+        BREAK_EVEN: instance if ev.kind == "instance" else "serverless",
+    }
+    return aspects.get(rule, ev.shape_key)
+
+
+def variant_target(ev: VariantEvidence, rule: str | None = None) -> str:
+    return f"{ev.endpoint_id}/{ev.variant}/{_aspect(ev, rule)}"
 
 
 def confidence_label(confidence: float) -> str:

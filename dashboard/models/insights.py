@@ -58,7 +58,8 @@ class Recommendation(models.Model):
     status_note = models.CharField(max_length=500, blank=True)
 
     class Meta:
-        ordering = ["-monthly_saving", "rule", "key"]
+        # Largest saving first; unknown savings (quota risks, unpriced types) after every known one.
+        ordering = [models.F("monthly_saving").desc(nulls_last=True), "rule", "key"]
         indexes = [
             models.Index(fields=["active", "status"], name="rec_active_status"),
             models.Index(fields=["team", "active"], name="rec_team_active"),

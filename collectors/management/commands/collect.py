@@ -4,12 +4,14 @@ import re
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from tqdm import tqdm
 
 from collectors.costs import collect_costs
 from collectors.inventory import collect_inventory
 from collectors.metrics import collect_metrics
 from collectors.runtime import enabled_accounts
+from dashboard.insights.engine import recompute
 
 KINDS = ["inventory", "metrics", "costs"]
 UNITS = {"d": "days", "h": "hours"}
@@ -62,6 +64,13 @@ class Command(BaseCommand):
             self.stdout.write(f"{run.kind} {where}: {run.status}  calls {run.api_calls}  {run.stats}")
             for error in run.errors[:10]:
                 self.stderr.write(f"  error: {error}")
+        scopes = {(r.account.account_id, r.region) for r in runs if r.kind == "metrics"}
+        if scopes:
+            # As the Celery metrics task does: recommendations follow the metrics they read.
+            outcome = recompute(timezone.now(), scopes=scopes)
+            self.stdout.write(
+                f"insights: {outcome.findings} findings ({outcome.created} new, {outcome.resolved} resolved)"
+            )
         failed = sum(r.status == "failed" for r in runs)
         if failed:
             raise CommandError(f"{failed} collection(s) failed")

@@ -24,7 +24,7 @@ def build_finding(
     """`fields`: title, summary, current, proposed and optionally warnings."""
     return Finding(
         rule=rule,
-        target=variant_target(ev),
+        target=variant_target(ev, rule),
         evidence=plain({"window_start": ev.start.isoformat(), "window_end": ev.end.isoformat(), **evidence}),
         monthly_saving=pricing.money(saving),
         currency=prices.currency,
@@ -76,6 +76,12 @@ def cash(amount: Decimal | None, currency: str) -> str:
 
 def ms(value: float | None) -> str:
     return "?" if value is None else f"{value:,.0f}"
+
+
+def fresh(ev: VariantEvidence, t: Thresholds) -> bool:
+    """Metrics collected up to `fresh_hours` before the window's end (idle variants are polled every
+    METRICS_IDLE_POLL_MINUTES, 6 hours by default): a stopped collector must not read as silence."""
+    return ev.collected_until is not None and ev.collected_until >= ev.end - timedelta(hours=t.fresh_hours)
 
 
 def quiet(ev: VariantEvidence, t: Thresholds) -> bool:

@@ -31,6 +31,7 @@ from dashboard.insights.pricing import (
     serverless_monthly,
     smallest_tier,
 )
+from dashboard.insights.rules._common import quiet
 
 SERVERLESS = "serverless"
 INSTANCE = "instance"
@@ -100,7 +101,7 @@ def compare_hosting(ev: VariantEvidence, t: Thresholds, prices: Prices) -> Hosti
 
 def hosting_break_even(ev: VariantEvidence, t: Thresholds, prices: Prices) -> list[Finding]:
     # Nobody calls it: the idle-endpoint rule speaks for it, "move to serverless" would be a weaker echo.
-    if ev.hours_with_data < t.min_data_hours or ev.invocations <= 0:
+    if ev.hours_with_data < t.min_data_hours or ev.invocations <= 0 or quiet(ev, t):
         return []
     c = compare_hosting(ev, t, prices)
     if c is None or c.alternative_monthly is None:
@@ -394,7 +395,7 @@ def _finding(ev: VariantEvidence, prices: Prices, c: HostingComparison) -> Findi
         rule=BREAK_EVEN,
         title=f"Move from {_short(c.current_config)} to {_short(c.alternative_config)}",
         summary=summary,
-        target=variant_target(ev),
+        target=variant_target(ev, BREAK_EVEN),
         current={**current, "monthly": _text(money(c.current_monthly))},
         proposed={**proposed, "monthly": _text(money(c.alternative_monthly))},
         evidence=evidence,

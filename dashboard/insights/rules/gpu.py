@@ -17,6 +17,7 @@ from dashboard.insights.model import (
     variant_target,
 )
 from dashboard.insights.pricing import instance_monthly, money
+from dashboard.insights.rules._common import quiet
 
 FEWER = "fewer-instances"
 SMALLER = "smaller-type"
@@ -51,8 +52,8 @@ def gpu_rightsize(ev: VariantEvidence, t: Thresholds, prices: Prices) -> list[Fi
         return []
     if shape.vcpus is None or shape.memory_gib is None or shape.gpu_memory_gib <= 0:
         return []
-    if ev.gpu.hours < t.min_data_hours or ev.window_hours <= 0:
-        return []
+    if ev.gpu.hours < t.min_data_hours or ev.window_hours <= 0 or quiet(ev, t):
+        return []  # a variant nobody calls belongs to the idle rule: "delete" is the whole saving
     peaks = (ev.gpu.peak, ev.gpu_memory.peak, ev.cpu.peak, ev.memory.peak)
     if any(p is None for p in peaks):
         return []
@@ -66,7 +67,7 @@ def gpu_rightsize(ev: VariantEvidence, t: Thresholds, prices: Prices) -> list[Fi
     )
     current_monthly = instance_monthly(shape, count)
     options = _smaller_types(shape, count, needs, prices)
-    fewer = _fewer_instances(ev, shape, count, h)
+    fewer = _fewer_instances(ev, shape, count, h, t.min_instances)
     if fewer:
         options.append(fewer)
     same_family = [o for o in options if o.saving >= t.min_monthly_saving]
@@ -83,11 +84,14 @@ def gpu_rightsize(ev: VariantEvidence, t: Thresholds, prices: Prices) -> list[Fi
     return [_finding(ev, t, prices, shape, count, current_monthly, needs, best, confidence)]
 
 
-def _fewer_instances(ev: VariantEvidence, shape: InstanceShape, count: int, h: float) -> Option | None:
+def _fewer_instances(
+    ev: VariantEvidence, shape: InstanceShape, count: int, h: float, min_instances: int
+) -> Option | None:
     # GPU busy and CPU are load: spread over fewer instances they rise in proportion. Memory and GPU
-    # memory hold one model copy each, so they stay where they are and cannot set the count.
+    # memory hold one model copy each, so they stay where they are and cannot set the count. Never
+    # below the availability minimum (unless the endpoint already runs fewer).
     load = max(ev.gpu.peak, ev.cpu.peak) * (1 + h) / 100
-    new_count = max(1, math.ceil(count * load - EPSILON))
+    new_count = max(1, min(min_instances, count), math.ceil(count * load - EPSILON))
     if new_count >= count:
         return None
     return _option(FEWER, shape, new_count, shape, count)
@@ -182,6 +186,16 @@ def _finding(
             f"{new.name} has a different accelerator ({new.accelerator}, not {shape.accelerator}): "
             "benchmark latency and throughput before switching."
         )
+    if new.gpu_memory_gib / new.gpu_count < shape.gpu_memory_gib / shape.gpu_count:
+        # CloudWatch reports GPU memory over all GPUs together: how the model is spread is unknown.
+        on_one = min(needs.gpu_memory_gib, shape.gpu_memory_gib / shape.gpu_count)
+        if on_one > new.gpu_memory_gib / new.gpu_count + EPSILON:
+            confidence *= 0.8
+            warnings.append(
+                f"Each {new.accelerator} GPU has {new.gpu_memory_gib / new.gpu_count:g} GiB, less than "
+                f"{shape.accelerator}'s {shape.gpu_memory_gib / shape.gpu_count:g} GiB: a model that is not "
+                f"sharded across GPUs may need up to {on_one:.0f} GiB on one GPU. Check how it is loaded."
+            )
     if count >= 2 and best.count == 1:
         warnings.append("A single instance has no redundancy: an instance failure takes the endpoint down.")
     target_ms = _latency_target_ms(ev, t)
@@ -223,7 +237,7 @@ def _finding(
         rule=GPU_RIGHTSIZE,
         title=title,
         summary=summary,
-        target=variant_target(ev),
+        target=variant_target(ev, GPU_RIGHTSIZE),
         current={**_describe(shape, count), "monthly": str(money(current_monthly))},
         proposed={**_describe(new, best.count), "monthly": str(money(best.monthly)), "change": best.kind},
         evidence=evidence,

@@ -25,14 +25,11 @@ from dashboard.insights.model import (
     Thresholds,
     VariantEvidence,
 )
-from dashboard.insights.rules._common import build_finding, cash, gb_label, quiet, serverless_config
-
-# Idle variants are polled every METRICS_IDLE_POLL_MINUTES (6 hours by default, at most 24).
-FRESH_HOURS = 24
+from dashboard.insights.rules._common import build_finding, cash, fresh, gb_label, quiet, serverless_config
 
 
-def _fresh(ev: VariantEvidence) -> bool:
-    return ev.collected_until is not None and ev.collected_until >= ev.end - timedelta(hours=FRESH_HOURS)
+def _fresh(ev: VariantEvidence, t: Thresholds) -> bool:
+    return fresh(ev, t)
 
 
 def _born(ev: VariantEvidence) -> datetime | None:
@@ -48,7 +45,7 @@ def _born(ev: VariantEvidence) -> datetime | None:
 def idle_since(ev: VariantEvidence, t: Thresholds) -> datetime | None:
     """Since when the variant has had no invocation, if that is at least `idle_days` and the metrics are
     recent; None when it is busy, too young to tell, or the data is stale."""
-    if not _fresh(ev) or not quiet(ev, t):
+    if not _fresh(ev, t) or not quiet(ev, t):
         return None
     if ev.last_invocation_at is not None:
         return ev.last_invocation_at
@@ -162,7 +159,7 @@ def idle_provisioned_concurrency(ev: VariantEvidence, t: Thresholds, prices: Pri
         # Too young for `idle_days`, but a whole window of data without one call is enough to say so.
         data_hours = max(ev.hours_with_data, ev.pc_utilisation.hours)
         called = ev.last_invocation_at is not None and ev.last_invocation_at >= ev.start
-        if not _fresh(ev) or ev.invocations > 0 or called or data_hours < t.min_data_hours:
+        if not _fresh(ev, t) or ev.invocations > 0 or called or data_hours < t.min_data_hours:
             return []
         since = max(d for d in (ev.start, _born(ev), ev.last_invocation_at) if d is not None)
     idle_hours = (ev.end - since).total_seconds() / 3600

@@ -231,8 +231,12 @@ def cold_starts(ev: VariantEvidence, t: Thresholds, prices: Prices) -> list[Find
     conc = ev.concurrency
     if not _serverless(ev) or not ev.max_concurrency or conc.p99 is None or quiet(ev, t):
         return []
-    if ev.hours_with_data < t.min_data_hours or ev.invocations <= 0 or ev.cold_starts <= 0:
-        return []
+    if (
+        ev.hours_with_data < t.min_data_hours
+        or ev.invocations <= 0
+        or ev.cold_starts < t.cold_start_min_count
+    ):
+        return []  # two cold starts in a fortnight are an anecdote, not a rate
     rate = ev.cold_starts / ev.invocations
     added_ms = ev.cold_start_ms_total / ev.invocations
     if rate <= t.cold_start_rate or added_ms < t.cold_start_min_added_ms:
@@ -275,15 +279,16 @@ def cold_starts(ev: VariantEvidence, t: Thresholds, prices: Prices) -> list[Find
                 "cold_start_rate": rate,
                 "cold_start_avg_ms": avg_cold_ms,
                 "added_ms_per_request": added_ms,
-                "worst_hours_utc": [
+                "worst_hours_utc": [h.hour for h in worst],
+                "by_hour_utc": [
                     {
                         "hour": h.hour,
                         "invocations": h.invocations,
                         "cold_starts": h.cold_starts,
                         "cold_start_rate": h.cold_start_rate,
-                        "added_ms_per_request": h.cold_start_ms / h.invocations,
+                        "added_ms_per_request": h.cold_start_ms / h.invocations if h.invocations else None,
                     }
-                    for h in worst
+                    for h in ev.by_hour
                 ],
                 "concurrency_p99": conc.p99,
                 "concurrency_peak": conc.peak,
@@ -293,8 +298,11 @@ def cold_starts(ev: VariantEvidence, t: Thresholds, prices: Prices) -> list[Find
                 "current_monthly": pricing.money(serverless_month(ev, prices)),
             },
             saving=-extra,
-            # Hourly peaks only approximate the concurrency provisioned capacity must cover.
-            confidence=share(ev.hours_with_data, ev) * 0.8,
+            # Hourly peaks only approximate the concurrency provisioned capacity must cover; few cold
+            # starts make a noisy rate.
+            confidence=share(ev.hours_with_data, ev)
+            * 0.8
+            * min(1.0, ev.cold_starts / (5 * t.cold_start_min_count)),
         )
     ]
 

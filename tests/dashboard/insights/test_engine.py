@@ -19,7 +19,14 @@ from dashboard.insights import model as m
 from dashboard.insights.engine import Outcome, recompute, run_rules
 from dashboard.insights.evidence import load_evidence, load_prices, window
 from dashboard.insights.model import Thresholds
-from dashboard.models import MetricCursor, MetricRollup, ProductionVariant, Recommendation
+from dashboard.models import (
+    Endpoint,
+    EndpointEvent,
+    MetricCursor,
+    MetricRollup,
+    ProductionVariant,
+    Recommendation,
+)
 from tests.conftest import NOW
 from tests.support.fleet import collect_fleet
 
@@ -111,7 +118,7 @@ def test_evidence_equals_figures_computed_from_the_stored_rollups(fleet, db):
 def test_evidence_query_count_does_not_grow_with_the_fleet(fleet, db, django_assert_max_num_queries):
     prices = load_prices()
     live = ProductionVariant.objects.filter(removed_at=None).count()
-    with django_assert_max_num_queries(4):  # variants, utilisations, hourly pivot, billed costs
+    with django_assert_max_num_queries(5):  # variants, shape changes, utilisations, hourly pivot, costs
         evidence = load_evidence(NOW, Thresholds(), prices)
     assert len(evidence) == live
 
@@ -187,18 +194,42 @@ def test_recomputing_twice_keeps_one_row_per_finding_and_the_status(fleet, compu
 
 def test_a_finding_no_longer_made_is_resolved_not_deleted(fleet, computed):
     rec = Recommendation.objects.get(rule=m.MEMORY_OVER, endpoint__name="search-embed-serverless")
-    # The team took the advice: the variant now has 2 GB, a new shape with its own identity.
-    ProductionVariant.objects.filter(endpoint__name="search-embed-serverless").update(memory_mb=2048)
-    outcome = recompute(NOW + timedelta(hours=1))
+    # The team took the advice: inventory sees 2 GB and records the change.
+    endpoint = Endpoint.objects.get(name="search-embed-serverless")
+    endpoint.variants.update(memory_mb=2048)
+    EndpointEvent.objects.create(
+        endpoint=endpoint, at=NOW - timedelta(hours=2), kind="changed",
+        detail={"before": {"memory_mb": 6144}, "after": {"memory_mb": 2048}},
+    )  # fmt: skip
+    outcome = recompute(NOW)
     rec.refresh_from_db()
-    assert not rec.active and rec.resolved_at == NOW + timedelta(hours=1)
+    assert not rec.active and rec.resolved_at == NOW
     assert outcome.resolved >= 1
-    # At 2 GB it still uses a sixth of its memory: a new finding, with its own identity and status.
-    new = Recommendation.objects.get(
-        rule=m.MEMORY_OVER, endpoint__name="search-embed-serverless", active=True
-    )
-    assert new.key != rec.key and new.status == "open"
-    assert (new.current["memory_mb"], new.proposed["memory_mb"]) == (2048, 1024)
+    # Peaks measured at 6 GB are not read against 2 GB: no finding until 2 GB has its own data.
+    assert "search-embed-serverless" not in active(m.MEMORY_OVER)
+    (ev,) = load_evidence(NOW, Thresholds(), load_prices(), endpoint_ids=[endpoint.pk])
+    assert ev.shape_since == NOW.replace(minute=0) - timedelta(hours=1)
+    assert ev.hours_with_data == 1
+
+
+def test_an_unrelated_change_keeps_the_identity_and_the_status(fleet, computed):
+    rec = Recommendation.objects.get(rule=m.MEMORY_OVER, endpoint__name="search-embed-serverless")
+    rec.status = "accepted"
+    rec.save()
+    # MaxConcurrency says nothing about memory: the same recommendation, still accepted.
+    ProductionVariant.objects.filter(endpoint__name="search-embed-serverless").update(max_concurrency=40)
+    recompute(NOW)
+    rec.refresh_from_db()
+    assert rec.active and rec.status == "accepted"
+    assert rec.current["max_concurrency"] == 40
+
+
+def test_stale_metrics_neither_make_nor_resolve_recommendations(fleet, computed):
+    before = set(Recommendation.objects.filter(active=True).values_list("key", flat=True))
+    # The collector stopped two days ago: nothing new is concluded, and nothing stored is resolved.
+    outcome = recompute(NOW + timedelta(days=2))
+    assert (outcome.findings, outcome.resolved) == (0, 0)
+    assert set(Recommendation.objects.filter(active=True).values_list("key", flat=True)) == before
 
 
 def test_a_scoped_recomputation_leaves_other_accounts_alone(fleet, computed):

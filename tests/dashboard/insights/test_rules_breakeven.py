@@ -298,10 +298,18 @@ def test_finding_evidence_is_json_ready_with_an_iso_window():
     assert finding.evidence["window"] == {"start": START.isoformat(), "end": END.isoformat()}
     assert Decimal(finding.evidence["serverless_cost_per_request"]) == Decimal("0.000004")
     assert finding.evidence["prices"]["hourly"] == {"ml.m5.large": "0.115"}
-    assert finding.target == "12/AllTraffic/2048mb-max20-pc0"
+    assert finding.target == "12/AllTraffic/serverless"
     assert "55.9 requests/s" in finding.summary and "80 requests/s" in finding.summary
     assert any("2 variants" in w for w in finding.warnings)
 
 
 def money(value):
     return value.quantize(CENT)
+
+
+def test_an_endpoint_quiet_for_the_idle_days_is_left_to_the_idle_rule():
+    # Called early in the window, silent for the last 10 days: the idle rule says "delete", and moving it
+    # to serverless would be the same saving counted twice.
+    ev = instance("ml.m5.xlarge", 2, last_invocation_at=END - timedelta(days=10))
+    assert compare_hosting(ev, T, PRICES) is not None
+    assert hosting_break_even(ev, T, PRICES) == []

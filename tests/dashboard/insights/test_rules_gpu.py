@@ -72,7 +72,9 @@ def test_p4d_with_gpus_at_13_percent_moves_to_the_cheapest_other_accelerator_hol
     assert finding.proposed["instance_count"] == 1
     assert finding.proposed["change"] == "other-family"
     assert finding.monthly_saving == Decimal("23942.54") == monthly(Decimal("37.688") - Decimal("4.89"))
-    assert finding.confidence == 0.6  # full GPU data, then x0.6 for another accelerator
+    # full GPU data, x0.6 for another accelerator, x0.8 as a T4 holds less than an A100 per GPU
+    assert finding.confidence == 0.48
+    assert any("sharded" in w for w in finding.warnings)
     assert any("different accelerator" in w and "benchmark" in w for w in finding.warnings)
     assert finding.title == "Move ml.p4d.24xlarge to ml.g4dn.12xlarge"
     assert "$23,942.54" in finding.summary
@@ -143,10 +145,19 @@ def test_cpu_load_also_sets_the_instance_count():
     assert finding.monthly_saving == monthly(Decimal("1.4084"), 1)
 
 
+def test_fewer_instances_never_go_below_the_availability_minimum():
+    ev = variant("ml.g5.xlarge", 3, gpu=10.0, gpu_memory=70.0, cpu=10.0, memory=50.0)
+
+    [finding] = gpu_rightsize(ev, T, PRICES)
+
+    assert finding.proposed["instance_count"] == 2  # INSIGHTS_MIN_INSTANCES, although 1 would carry the load
+    assert finding.monthly_saving == Decimal("1028.13")  # 1.4084 x 1 x 730
+
+
 def test_going_down_to_one_instance_warns_about_redundancy():
     ev = variant("ml.g5.xlarge", 2, gpu=10.0, gpu_memory=70.0, cpu=10.0, memory=50.0)
 
-    [finding] = gpu_rightsize(ev, T, PRICES)
+    [finding] = gpu_rightsize(ev, dataclasses.replace(T, min_instances=1), PRICES)
 
     assert finding.proposed["instance_count"] == 1
     assert any("redundancy" in w for w in finding.warnings)
@@ -211,7 +222,7 @@ def test_finding_is_json_ready_with_an_iso_window_and_its_identity():
     assert finding.evidence["latency_p99_ms"] == 95.0
     assert finding.evidence["invocations_per_instance"] == 86_400.0
     assert finding.current["monthly"] == "27512.24"
-    assert finding.target == "7/AllTraffic/ml.p4d.24xlargex1"
+    assert finding.target == "7/AllTraffic/ml.p4d.24xlarge"
     assert (finding.endpoint_id, finding.variant, finding.account_id, finding.region) == (
         7,
         "AllTraffic",
@@ -219,3 +230,8 @@ def test_finding_is_json_ready_with_an_iso_window_and_its_identity():
         "us-east-1",
     )
     assert finding.currency == "USD"
+
+
+def test_an_idle_gpu_endpoint_is_left_to_the_idle_rule():
+    ev = variant(invocations=0.0, last_invocation_at=END - timedelta(days=10))
+    assert gpu_rightsize(ev, T, PRICES) == []

@@ -74,7 +74,7 @@ def only(rule, ev: VariantEvidence):
     if not findings:
         return None
     f = findings[0]
-    assert f.target == variant_target(ev)
+    assert f.target == variant_target(ev, f.rule)
     assert (f.endpoint_id, f.variant, f.account_id, f.region) == (
         3,
         "AllTraffic",

@@ -83,7 +83,7 @@ def only(rule, ev: VariantEvidence, t: Thresholds = T):
     if not findings:
         return None
     f = findings[0]
-    assert f.target == variant_target(ev)
+    assert f.target == variant_target(ev, f.rule)
     assert (f.endpoint_id, f.variant, f.account_id, f.region) == (
         7,
         "AllTraffic",
@@ -302,9 +302,11 @@ def test_evidence_names_the_worst_hours_of_the_day():
     hours[7] = HourProfile(hour=7, invocations=4_000, cold_starts=2_000, cold_start_ms=6_000_000)
     hours[3] = HourProfile(hour=3, invocations=0)
     f = only(serverless.cold_starts, cold(by_hour=hours))
-    worst = f.evidence["worst_hours_utc"]
-    assert worst[0]["hour"] == 7 and len(worst) == 3
-    assert worst[0]["cold_start_rate"] == 0.5 and worst[0]["added_ms_per_request"] == 1500.0
+    assert f.evidence["worst_hours_utc"][0] == 7 and len(f.evidence["worst_hours_utc"]) == 3
+    by_hour = f.evidence["by_hour_utc"]
+    assert [h["hour"] for h in by_hour] == list(range(24))
+    assert by_hour[7]["cold_start_rate"] == 0.5 and by_hour[7]["added_ms_per_request"] == 1500.0
+    assert by_hour[3]["added_ms_per_request"] is None
     assert "07:00" in f.summary
 
 
@@ -547,3 +549,15 @@ def test_evidence_decimals_are_plain_strings():
     f = only(serverless.memory_over_provisioned, evidence(provisioned_concurrency=2, pc_invocations=600_000))
     assert f.evidence["compute_seconds_per_month"] == 262_800.0
     assert all("E" not in v for v in f.evidence.values() if isinstance(v, str))
+
+
+def test_a_handful_of_cold_starts_is_no_verdict_however_high_the_rate():
+    # 2 cold starts in 20 calls is a 10% rate, but below INSIGHTS_COLD_START_MIN_COUNT (20) it is noise.
+    few = cold(invocations=20, compute_seconds=6.7, cold_starts=2, cold_start_ms_total=6_000)
+    assert only(serverless.cold_starts, few) is None
+
+
+def test_confidence_grows_with_the_number_of_cold_starts_seen():
+    # 25 cold starts of 3 s in 400 calls (6.25%, 187.5 ms added per call): a quarter of 5 x 20 seen
+    some = cold(invocations=400, compute_seconds=134.4, cold_starts=25, cold_start_ms_total=75_000)
+    assert only(serverless.cold_starts, some).confidence == 0.2  # 1.0 data x 0.8 x 0.25
