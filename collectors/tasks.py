@@ -6,6 +6,8 @@ long run, does not spend AWS calls twice (the writes are idempotent either way).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import current_app, shared_task
 
 from collectors.costs import collect_costs
@@ -44,12 +46,13 @@ def collect_all_metrics() -> list[str]:
 
 
 @shared_task(name="collectors.tasks.collect_metrics", bind=True)
-def collect_metrics_task(self, account_pk: int, region: str) -> dict:
+def collect_metrics_task(self, account_pk: int, region: str, backfill_hours: int | None = None) -> dict:
     with single_flight(f"metrics:{account_pk}:{region}", LOCK_SECONDS) as mine:
         if not mine:
             return {"skipped": "another metrics run for this account and region is in progress"}
         account = AwsAccount.objects.get(pk=account_pk)
-        run = collect_metrics(account, region, task_id=self.request.id or "")
+        backfill = timedelta(hours=backfill_hours) if backfill_hours else None
+        run = collect_metrics(account, region, task_id=self.request.id or "", backfill=backfill)
     # Insights read what was just stored; queued by name so collection does not import the dashboard.
     current_app.send_task("dashboard.tasks.recompute_insights", args=[account.account_id, region])
     return _summary(run)

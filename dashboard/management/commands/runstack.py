@@ -23,6 +23,7 @@ from django.utils.text import slugify
 from dashboard.models import AwsAccount, Team
 
 STOP_GRACE_SECONDS = 15
+SIMULATED_HISTORY_DAYS = 14
 
 
 def process_commands(bind: str, web_workers: int, worker_concurrency: int, var: str) -> dict[str, list[str]]:
@@ -93,7 +94,7 @@ class Command(BaseCommand):
                 f"redis {'embedded' if not os.environ.get('REDIS_URL') else 'external'}, "
                 f"AWS {'simulated: ' + simulate if simulate else 'real'}). Ctrl-C stops everything."
             )
-            self._kick_off_inventory()
+            self._kick_off_collection(history=bool(simulate))
             while not stopping:
                 for name, child in children.items():
                     if child.poll() is not None:
@@ -115,11 +116,25 @@ class Command(BaseCommand):
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
 
-    def _kick_off_inventory(self) -> None:
-        """Collect once at start-up rather than waiting for beat's first tick."""
-        from collectors.tasks import collect_all_inventory
+    def _kick_off_collection(self, *, history: bool) -> None:
+        """Collect once at start-up rather than waiting for beat's first tick. A simulated fleet seen for
+        the first time also gets SIMULATED_HISTORY_DAYS of metrics, so charts and recommendations (which
+        need days of data) show at once instead of after three days."""
+        from celery import chain
 
-        collect_all_inventory.delay()
+        from collectors.runtime import enabled_accounts
+        from collectors.tasks import collect_all_inventory, collect_inventory_task, collect_metrics_task
+        from dashboard.models import MetricCursor
+
+        if not history or MetricCursor.objects.exists():
+            collect_all_inventory.delay()
+            return
+        for account in enabled_accounts():
+            for region in account.regions:
+                chain(
+                    collect_inventory_task.si(account.pk, region),
+                    collect_metrics_task.si(account.pk, region, SIMULATED_HISTORY_DAYS * 24),
+                ).delay()
 
     def _first_run_admin(self) -> None:
         User = get_user_model()
