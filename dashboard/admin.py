@@ -8,6 +8,7 @@ from dashboard.models import (
     EndpointEvent,
     InstanceType,
     ProductionVariant,
+    Recommendation,
     Team,
 )
 
@@ -79,6 +80,32 @@ class CollectionRunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(admin.ModelAdmin):
+    """The engine's figures are read-only here; an admin may set the status and note, recorded as theirs
+    (as the recommendations page records it)."""
+
+    list_display = ["title", "rule", "endpoint", "team", "monthly_saving", "currency", "confidence", "status",
+                    "active", "computed_at"]  # fmt: skip
+    list_filter = ["rule", "status", "active", "team", "region"]
+    search_fields = ["title", "key", "endpoint__name"]
+    list_select_related = ["endpoint", "team"]
+    readonly_fields = [f.name for f in Recommendation._meta.fields if f.name not in ("status", "status_note")]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from django.utils import timezone
+
+        if not form.changed_data:
+            return
+        obj.status_changed_at = timezone.now()
+        obj.status_changed_by = request.user
+        # Only these fields: the engine may be rewriting the figures of this row at the same moment.
+        obj.save(update_fields=["status", "status_note", "status_changed_at", "status_changed_by"])
 
 
 @admin.register(ApiToken)

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 
 if TYPE_CHECKING:  # plain data in, figures out: this module needs neither Django nor the database
+    from dashboard.insights.model import HourProfile
     from dashboard.services.figures import TimeRange
     from dashboard.services.series import Series
+    from dashboard.services.trends import Week
 
 PALETTE = {
     "invocations": "#2563eb",
@@ -257,6 +259,81 @@ def cost_per_1k_chart(data: ChartInputs) -> Chart:
     )  # fmt: skip
 
 
+# --- charts over calendar patterns (services/trends.py) -------------------------------------------
+def weekly_cost_per_1k_chart(weeks: list[Week], currency: str, *, name: str = "cost_per_1k_weekly") -> Chart:
+    """Cost per 1k invocations per ISO week; the current week, not over yet, as an open marker joined by
+    a dotted line, so a few days' figure is not read as a complete week."""
+    title = "Cost per 1k invocations, week over week (ISO weeks, UTC)"
+    fig = go.Figure(layout=_layout(title))
+    complete = [w for w in weeks if not w.partial]
+    current = [w for w in weeks if w.partial and w.cost_per_1k is not None]
+    if not any(w.cost_per_1k is not None for w in weeks):
+        return _no_data(name, title, fig, "no week has both a cost and invocations", "no cost per 1k yet")
+    unit = f"{currency} per 1k invocations"
+    if any(w.cost_per_1k is not None for w in complete):
+        fig.add_trace(_week_trace(complete, "cost per 1k invocations (complete weeks)", unit))
+    if current:
+        joined = [w for w in complete[-1:] if w.cost_per_1k is not None] + current
+        trace = _week_trace(joined, "cost per 1k invocations (this week so far)", unit, dash="dot")
+        trace.marker.update(symbol=["circle"] * (len(joined) - 1) + ["circle-open"], size=9)
+        fig.add_trace(trace)
+    fig.update_layout(
+        xaxis={"title": {"text": "week starting (Monday, UTC)"}, "type": "date", "tickformat": "%d %b",
+               "dtick": 7 * 24 * 3600 * 1000, "tick0": _day(weeks[0].start),
+               "range": _day_range(weeks[0].start, weeks[-1].start)},
+        yaxis={"title": {"text": unit}, "rangemode": "tozero", "exponentformat": "none"},
+        hovermode="closest",
+    )  # fmt: skip
+    return Chart(name, title, fig)
+
+
+def _week_trace(weeks: list[Week], label: str, unit: str, *, dash: str = "solid") -> go.Scatter:
+    def detail(w: Week) -> str:
+        cost = "no cost" if w.cost is None else f"{w.cost:,.2f} {w.currency}"
+        calls = "" if w.invocations is None else f" over {w.invocations:,.0f} invocations"
+        return f"{w.iso}{' (so far)' if w.partial else ''}: {cost}{calls}"
+
+    return go.Scatter(
+        x=[_day(w.start) for w in weeks], y=[_num(w.cost_per_1k) for w in weeks], name=label,
+        mode="lines+markers",
+        connectgaps=False, line={"color": PALETTE["cost_per_1k"], "dash": dash, "width": 1.8},
+        marker={"size": 7}, customdata=[detail(w) for w in weeks],
+        hovertemplate=f"%{{y:.4f}} {unit}<br>%{{customdata}}<extra></extra>",
+    )  # fmt: skip
+
+
+def cold_starts_by_hour_chart(hours: list[HourProfile], *, subtitle: str = "") -> Chart:
+    """Cold-start rate (bars) and average cold-start duration (line) per hour of the day, UTC: when
+    traffic arrives to a cold endpoint. An hour without invocations is a gap, not 0%."""
+    name, title = "cold_starts_by_hour", "Cold starts by hour of day (UTC)"
+    fig = go.Figure(layout=_layout(title, subtitle))
+    if not any(h.invocations for h in hours):
+        return _no_data(name, title, fig, "no invocations in this range")
+    x = [h.hour for h in hours]
+    rates = [None if h.cold_start_rate is None else h.cold_start_rate * 100 for h in hours]
+    durations = [h.cold_start_ms / h.cold_starts if h.cold_starts else None for h in hours]
+    fig.add_traces([
+        go.Bar(x=x, y=[_num(v) for v in rates], name="cold starts (% of invocations)",
+               marker={"color": PALETTE["cold_starts"]}, hovertemplate="%{y:.2f}%<extra>rate</extra>"),
+        go.Scatter(x=x, y=[_num(v) for v in durations], name="cold-start duration (average, ms)", yaxis="y2",
+                   mode="lines+markers", connectgaps=False, line={"color": PALETTE["cold_start_ms"]},
+                   marker={"size": 6}, hovertemplate="%{y:,.0f} ms<extra>duration</extra>"),
+    ])  # fmt: skip
+    fig.update_layout(
+        xaxis={"title": {"text": "hour of day (UTC)"}, "tickmode": "linear", "tick0": 0, "dtick": 2,
+               "range": [-0.5, 23.5]},
+        yaxis={"title": {"text": "cold-start rate (%)"}, "rangemode": "tozero"},
+        yaxis2={"title": {"text": "cold-start duration (ms)"}, "overlaying": "y", "side": "right",
+                "rangemode": "tozero", "showgrid": False, "tickmode": "auto", "nticks": 6},
+    )  # fmt: skip
+    if not any(h.cold_starts for h in hours):
+        fig.add_annotation(
+            text="no cold starts in this range", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.6,
+            font={"size": 14, "color": PALETTE["capacity"]},
+        )  # fmt: skip
+    return Chart(name, title, fig)
+
+
 # --- building blocks -------------------------------------------------------------------------------
 def _chart(
     name, title, data: ChartInputs, traces, *, y, y2=None, hint="", shapes=(), y_range=None, y2_range=None,
@@ -267,11 +344,7 @@ def _chart(
     fig = go.Figure(layout=_layout(title, subtitle))
     traces = [t for t in traces if _has_data(t)]
     if not traces:
-        text = NO_DATA + (f"<br><span style='font-size:12px'>{hint}</span>" if hint else "")
-        note = {"text": text, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
-                "font": {"size": 16, "color": PALETTE["capacity"]}}  # fmt: skip
-        fig.update_layout(annotations=[note], xaxis={"visible": False}, yaxis={"visible": False})
-        return Chart(name, title, fig)
+        return _no_data(name, title, fig, hint)
     fig.add_traces(traces)
     rng = data.rng
     fig.update_layout(
@@ -299,6 +372,14 @@ def _chart(
     fig.update_layout(shapes=[s for s in shapes if s["yref"] == "y" or on_y2])
     if barmode:
         fig.update_layout(barmode=barmode)
+    return Chart(name, title, fig)
+
+
+def _no_data(name: str, title: str, fig: go.Figure, hint: str = "", text: str = NO_DATA) -> Chart:
+    text += f"<br><span style='font-size:12px'>{hint}</span>" if hint else ""
+    note = {"text": text, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+            "font": {"size": 16, "color": PALETTE["capacity"]}}  # fmt: skip
+    fig.update_layout(annotations=[note], xaxis={"visible": False}, yaxis={"visible": False})
     return Chart(name, title, fig)
 
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from dashboard.models import Endpoint, EndpointEvent, ProductionVariant
+from dashboard.insights.model import RULES, confidence_label
+from dashboard.models import Endpoint, EndpointEvent, ProductionVariant, Recommendation
 from dashboard.services.figures import EndpointFigures, TimeRange, Totals
+from dashboard.services.recommendations import OpenSavings, QuotaUsage
+from dashboard.services.trends import Week
 
 
 def ts(value: datetime | None) -> str | None:
@@ -149,3 +152,84 @@ def totals_json(
 
 def event_json(ev: EndpointEvent) -> dict:
     return {"at": ts(ev.at), "kind": ev.kind, "detail": ev.detail}
+
+
+def week_json(w: Week) -> dict:
+    return {
+        "week": w.iso,
+        "start": day(w.start),
+        "end": day(w.end),
+        "partial": w.partial,
+        "cost": money(w.cost),
+        "invocations": w.invocations,
+        "cost_days": w.cost_days,
+        "cost_per_1k": money(w.cost_per_1k),
+        "change": w.change,
+        "currency": w.currency or None,
+        "cost_source": list(w.sources),
+    }
+
+
+def recommendation_json(r: Recommendation) -> dict:
+    """`endpoint`, `account`, `team` and `status_changed_by` must be loaded with it (select_related)."""
+    return {
+        "id": r.pk,
+        "key": r.key,
+        "rule": r.rule,
+        "rule_label": RULES.get(r.rule, r.rule),
+        "title": r.title,
+        "summary": r.summary,
+        "endpoint": {"id": r.endpoint_id, "name": r.endpoint.name} if r.endpoint_id else None,
+        "variant": r.variant or None,
+        "account_id": r.account.account_id,
+        "region": r.region,
+        "team": {"slug": r.team.slug, "name": r.team.name} if r.team else None,
+        "current": r.current,
+        "proposed": r.proposed,
+        "evidence": r.evidence,
+        "warnings": r.warnings,
+        "monthly_saving": money(r.monthly_saving),
+        "currency": r.currency,
+        "confidence": r.confidence,
+        "confidence_label": confidence_label(r.confidence),
+        "window": {"start": ts(r.window_start), "end": ts(r.window_end)},
+        "computed_at": ts(r.computed_at),
+        "first_seen_at": ts(r.first_seen_at),
+        "active": r.active,
+        "resolved_at": ts(r.resolved_at),
+        "status": r.status,
+        "status_changed_at": ts(r.status_changed_at),
+        "status_changed_by": r.status_changed_by.get_username() if r.status_changed_by else None,
+        "status_note": r.status_note or None,
+    }
+
+
+def open_savings_json(t: OpenSavings) -> dict:
+    return {
+        "currency": t.currency,
+        "open": t.count,
+        "monthly_saving": money(t.saving),
+        "monthly_cost_increase": money(t.costs_more),
+        "unknown_saving": t.unknown,
+    }
+
+
+def quota_json(q: QuotaUsage) -> dict:
+    e = q.evidence
+    return {
+        "account_id": e.account_id,
+        "account_label": q.account_label or None,
+        "region": e.region,
+        "serverless_endpoints": e.serverless_endpoints,
+        "endpoint_quota": e.endpoint_quota,
+        "endpoints_used": q.endpoints_used,
+        "sum_max_concurrency": e.sum_max_concurrency,
+        "concurrency_quota": e.concurrency_quota,
+        "concurrency_used": q.concurrency_used,
+        "sum_provisioned_concurrency": e.sum_provisioned_concurrency,
+        "warn": q.warn,
+        "largest": [
+            {"endpoint_id": large.pk, "name": large.name, "max_concurrency": large.max_concurrency}
+            for large in q.largest
+        ],
+    }

@@ -8,6 +8,7 @@ from django.urls import path, re_path
 from dashboard.api.http import not_found
 from dashboard.api.openapi import openapi_json
 from dashboard.api.views.endpoints import endpoint_costs, endpoint_detail, endpoint_list, endpoint_series
+from dashboard.api.views.insights import quota_list, recommendation_detail, recommendation_list
 from dashboard.api.views.overview import forecast_list, freshness_view, team_detail, team_list
 
 app_name = "api"
@@ -21,6 +22,9 @@ urlpatterns = [
     path("teams", team_list, name="teams"),
     path("teams/<str:slug>", team_detail, name="team"),
     path("freshness", freshness_view, name="freshness"),
+    path("recommendations", recommendation_list, name="recommendations"),
+    path("recommendations/<str:pk>", recommendation_detail, name="recommendation"),
+    path("quotas", quota_list, name="quotas"),
     path("openapi.json", openapi_json, name="openapi"),
     re_path(r"^(?P<path>.*)$", not_found),
 ]

@@ -17,8 +17,12 @@ from django.utils import timezone
 from dashboard import charts
 from dashboard.models import CostForecast, EndpointCost, EndpointEvent, EndpointSummary, ProductionVariant
 from dashboard.services.figures import RANGES, RangeError, TimeRange, endpoint_figures, parse_range
+from dashboard.services.recommendations import ranked
 from dashboard.services.scoping import visible_endpoints
 from dashboard.services.series import daily_costs, metric_series, summary_series
+from dashboard.services.trends import cold_starts_by_hour
+from dashboard.tables.recommendations import RecRow
+from dashboard.views.team import weekly_context
 
 SOURCE_LABELS = dict(EndpointCost.Source.choices)
 KIND_LABELS = {"serverless": "Serverless", "instance": "Real-time instance", "mixed": "Mixed"}
@@ -66,6 +70,15 @@ def endpoint_detail(request, pk):
         forecast=_forecast_days(forecast, rng, today),
         currency=figures.currency or (forecast.currency if forecast else "") or "USD",
     )
+    serverless = bool(inputs.shape.memory_mb)
+    page_charts = charts.endpoint_charts(inputs)
+    if serverless:  # instance variants stay warm: no cold starts to place in the day
+        by_hour = charts.cold_starts_by_hour_chart(
+            cold_starts_by_hour(endpoint.pk, rng.start, rng.end),
+            subtitle=f"{rng.start:%Y-%m-%d %H:%M} – {rng.end:%Y-%m-%d %H:%M} UTC, hourly rows",
+        )
+        at = next((i + 1 for i, c in enumerate(page_charts) if c.name == "cold_starts"), len(page_charts))
+        page_charts.insert(at, by_hour)
     context = {
         "endpoint": endpoint,
         "kind_label": KIND_LABELS.get(endpoint.kind, "—"),
@@ -74,8 +87,11 @@ def endpoint_detail(request, pk):
         "variants": [_variant_row(v) for v in all_variants],
         "history": [_event_row(e) for e in events],
         "figures": figures,
-        "headline": _headline(figures, rng, forecast, serverless=bool(inputs.shape.memory_mb), span=span),
-        "charts": charts.endpoint_charts(inputs),
+        "headline": _headline(figures, rng, forecast, serverless=serverless, span=span),
+        "charts": page_charts,
+        "recommendations": [RecRow(r) for r in ranked(endpoint.recommendations.filter(active=True))],
+        "weekly": weekly_context([endpoint.pk], today, inputs.currency),
+        "next": request.get_full_path(),
     }
     return render(request, "endpoint/detail.html", context)
 

@@ -13,13 +13,20 @@ from django.contrib.postgres.aggregates import ArrayAgg, BoolOr
 from django.db.models import Q, Sum
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
 
-from dashboard.models import CostForecast, EndpointCost, EndpointSummary
+from dashboard import charts
+from dashboard.models import CostForecast, EndpointCost, EndpointSummary, Recommendation
 from dashboard.services.figures import FLAGS, EndpointFigures, TimeRange, Totals, endpoint_figures, totals
+from dashboard.services.recommendations import open_savings, ranked
 from dashboard.services.scoping import visible_endpoints, visible_teams
-from dashboard.tables import UNKNOWN, FleetTable, Row, money, percent, source_marker
+from dashboard.services.trends import WEEKS, weekly_cost_per_1k
+from dashboard.tables import UNKNOWN, FleetTable, Row, money, number, percent, source_marker
+from dashboard.tables.recommendations import RecRow
 from dashboard.views import fleet as fleet_page
 from dashboard.views.fleet import midnight
+from dashboard.views.recommendations import totals_line
 
 DAILY_SPEND_DAYS = 14
 TOP = 5
@@ -182,7 +189,30 @@ def team_dashboard(request, slug):
                                                    format=None),
         flags=FLAGS,
     )  # fmt: skip
+    recommendations = Recommendation.objects.filter(team=team, active=True)
+    context.update(
+        open_recommendations=[
+            RecRow(r) for r in ranked(recommendations.filter(status=Recommendation.Status.OPEN))[:TOP]
+        ],
+        recommendation_totals=[totals_line(t) for t in open_savings(recommendations)],
+        recommendations_url=f"{reverse('recommendations')}?{urlencode({'team': team.slug})}",
+        weekly=weekly_context(ids, today, currency),
+    )
     return render(request, "team/detail.html", context)
+
+
+def weekly_context(ids: list[int], today: date, currency: str) -> dict:
+    """Cost per 1k invocations per ISO week over the endpoints together: rows newest first, and the
+    chart (the team page, and the endpoint page for one endpoint)."""
+    weeks = weekly_cost_per_1k(ids, WEEKS, today)
+    currency = next((w.currency for w in weeks if w.currency), currency or "USD")
+    rows = [
+        {"week": w, "cost": money(w.cost, currency), "invocations": number(w.invocations),
+         "per_1k": money(w.cost_per_1k, currency, small=True), "change": fleet_page.signed_percent(w.change),
+         "up": (w.change or 0) > 0, "marker": source_marker(w.sources)}
+        for w in reversed(weeks)
+    ]  # fmt: skip
+    return {"rows": rows, "chart": charts.weekly_cost_per_1k_chart(weeks, currency)}
 
 
 def signed_money(amount: Decimal, currency: str) -> str:

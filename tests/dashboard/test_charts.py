@@ -17,7 +17,10 @@ from dashboard.services.series import Series, buckets
 from tests.conftest import NOW
 from tests.support.fleet import collect_fleet
 
-CHARTS = ["invocations", "latency", "cold_starts", "errors", "throttle", "utilisation", "cost", "cost_per_1k"]
+CHARTS = [
+    "invocations", "latency", "cold_starts", "cold_starts_by_hour", "errors", "throttle", "utilisation",
+    "cost", "cost_per_1k", "cost_per_1k_weekly",
+]  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -173,6 +176,8 @@ def test_every_axis_says_its_unit(client, fleet, finops_admin):
         "utilisation": ("hour (UTC)", "% of capacity", None),
         "cost": ("day (UTC)", "USD / day", None),
         "cost_per_1k": ("day (UTC)", "USD per 1k invocations", None),
+        "cold_starts_by_hour": ("hour of day (UTC)", "cold-start rate (%)", "cold-start duration (ms)"),
+        "cost_per_1k_weekly": ("week starting (Monday, UTC)", "USD per 1k invocations", None),
     }
     daily = chart_json(client, Endpoint.objects.get(name="search-query-pc"), range="30d")
     assert daily["invocations"]["figure"]["layout"]["yaxis"]["title"]["text"] == "invocations / day"
@@ -274,6 +279,8 @@ def test_an_endpoint_with_no_data_says_so_in_every_chart(client, fleet, finops_a
         end="2025-01-31",
     )  # fmt: skip
     for name, payload in found.items():
+        if name == "cost_per_1k_weekly":
+            continue  # the last 8 ISO weeks whatever the range picked
         assert payload["figure"]["data"] == [], name
         assert annotations(payload)[0].startswith("no data in this range"), name
 

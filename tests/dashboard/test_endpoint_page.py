@@ -1,6 +1,7 @@
 """The endpoint page: who may open it, what its header and headline figures say, time ranges, and a
 query count that does not grow with the range."""
 
+import json
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -10,10 +11,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dashboard.models import AwsAccount, Endpoint, EndpointEvent, InstanceType, ProductionVariant
+from dashboard.insights import model as rules
+from dashboard.models import (
+    AwsAccount,
+    Endpoint,
+    EndpointEvent,
+    EndpointSummary,
+    InstanceType,
+    ProductionVariant,
+)
 from dashboard.services.figures import endpoint_figures, parse_range
 from tests.collectors.test_summary import fleet  # noqa: F401  (fixture: 8 endpoints, 3 days collected)
 from tests.conftest import NOW
+from tests.dashboard.test_recommendations_page import make_rec
 
 
 @pytest.fixture(autouse=True)
@@ -276,3 +286,98 @@ def test_query_count_is_the_same_for_7_and_90_days(client, fleet, finops_admin):
         # Summary and rollup rows only, never the raw points.
         assert not any("dashboard_metricpoint" in q["sql"] for q in queries.captured_queries)
     assert counts["7d"] == counts["90d"] == counts["24h"], counts
+
+
+# --- recommendations, weekly cost per 1k, cold starts by hour ---------------------------------------
+def test_recommendations_panel_lists_the_endpoints_active_ones_whatever_their_status(
+    client, endpoints, member_search
+):
+    ranker = endpoints["ranker"]
+    listed = [
+        make_rec(ranker, rule=rules.MEMORY_OVER, saving="120"),
+        make_rec(ranker, rule=rules.COLD_STARTS, saving="-15", status="dismissed",
+                 status_changed_by=member_search, status_changed_at=NOW, status_note="batch traffic"),
+    ]  # fmt: skip
+    hidden = [make_rec(ranker, saving="999", active=False), make_rec(endpoints["gpu"], saving="50")]
+    client.force_login(member_search)
+    body = page(client, ranker).content.decode()
+    start = body.index('id="recommendations"')
+    panel = " ".join(body[start : body.index("</section>", start)].split())
+    assert [int(pk) for pk in re.findall(r'<li data-rec="(\d+)"', panel)] == [r.pk for r in listed]
+    assert all(f'data-rec="{r.pk}"' not in panel for r in hidden)
+    assert "120.00 USD</span> a month" in panel and "costs 15.00 USD more" in panel
+    assert "Open</span>" in panel and "Dismissed</span>" in panel
+    assert "Dismissed by sam on 2026-11-20 10:17 UTC: “batch traffic”" in panel
+    assert "<dt>Peak memory</dt><dd>19.50%</dd>" in panel and "Peak memory 1.2 GB of 6 GB" in panel
+    assert 'value="reopen"' in panel and 'value="accept"' in panel
+    assert f'name="next" value="/endpoints/{ranker.pk}/"' in panel
+
+
+def test_an_action_from_the_endpoint_page_comes_back_to_it(client, endpoints, member_search, monkeypatch):
+    monkeypatch.setattr("dashboard.views.fleet.clock", lambda: NOW)
+    rec = make_rec(endpoints["ranker"], saving="120")
+    client.force_login(member_search)
+    back = f"/endpoints/{endpoints['ranker'].pk}/?range=30d"
+    response = client.post(
+        reverse("recommendation-status", args=[rec.pk]), {"action": "accept", "next": back}
+    )
+    assert response["Location"] == back
+    assert f"Accepted: {rec.title}" in client.get(back).content.decode()
+
+
+def test_an_endpoint_without_recommendations_says_so(client, endpoints, member_search):
+    client.force_login(member_search)
+    assert "No active recommendation for this endpoint." in page(client, endpoints["gpu"]).content.decode()
+
+
+def test_cold_starts_by_hour_are_charted_for_serverless_endpoints_only(client, endpoints, member_search):
+    client.force_login(member_search)
+    serverless = page(client, endpoints["ranker"]).content.decode()
+    instance = page(client, endpoints["gpu"]).content.decode()
+    assert (
+        'data-chart="cold_starts_by_hour"' in serverless
+        and 'data-chart="cold_starts_by_hour"' not in instance
+    )
+    for body in (serverless, instance):
+        assert 'data-chart="cost_per_1k_weekly"' in body and 'id="weekly-cost-per-1k"' in body
+
+
+def test_cold_starts_by_hour_chart_is_the_hourly_rows_of_the_range(client, fleet, finops_admin):  # noqa: F811
+    cold = EndpointSummary.objects.filter(resolution="1h", cold_starts__gt=0).order_by("-cold_starts").first()
+    endpoint = cold.endpoint  # a serverless endpoint of the simulated fleet that does start cold
+    client.force_login(finops_admin)
+    body = page(client, endpoint, range="7d").content.decode()
+    payload = re.search(r'data-for="cold_starts_by_hour">(.*?)</script>', body, re.S).group(1)
+    rate, duration = json.loads(payload)["figure"]["data"]
+    rng = parse_range({"range": "7d"}, NOW)
+    rows = EndpointSummary.objects.filter(
+        endpoint=endpoint, resolution="1h", bucket__gte=rng.start, bucket__lt=rng.end
+    )
+    hours = {h: [0.0, 0.0, 0.0] for h in range(24)}
+    for r in rows:
+        hours[r.bucket.hour][0] += r.invocations
+        hours[r.bucket.hour][1] += r.cold_starts
+        hours[r.bucket.hour][2] += r.cold_start_ms
+    for h, (invocations, cold, ms) in hours.items():
+        expected = cold / invocations * 100 if invocations else None
+        assert rate["y"][h] == (pytest.approx(expected, rel=1e-5) if expected is not None else None), h
+        assert duration["y"][h] == (pytest.approx(ms / cold, rel=1e-5) if cold else None), h
+    assert any(rate["y"]) and any(duration["y"])
+
+
+def test_query_count_does_not_grow_with_the_recommendations(client, endpoints, member_search, finops_admin):
+    ranker = endpoints["ranker"]
+    client.force_login(member_search)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert page(client, ranker).status_code == 200
+        return len(queries)
+
+    make_rec(ranker, saving="1", status="accepted", status_changed_by=finops_admin, status_changed_at=NOW)
+    count()
+    small = count()
+    for n in range(5):
+        who = member_search if n % 2 else finops_admin
+        make_rec(ranker, saving=str(n), status="dismissed", status_changed_by=who, status_changed_at=NOW)
+    assert count() == small

@@ -1,6 +1,7 @@
 """The team dashboard: who may see it, month-to-date spend against the team's forecast, the last 14
 days' spend, top endpoints and top movers, and the team's endpoints (the fleet table)."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from django.urls import reverse
 from dashboard.models import AwsAccount, CollectionRun, CostForecast, Endpoint, EndpointSummary, Team
 from dashboard.services.costs import best_costs
 from dashboard.services.figures import endpoint_figures, parse_range
+from dashboard.services.trends import WEEKS, weekly_cost_per_1k
 from dashboard.tables import money
 from tests.collectors.test_summary import fleet  # noqa: F401  (fixture: 8 simulated endpoints, 3 days)
 from tests.conftest import NOW
@@ -20,6 +22,7 @@ from tests.dashboard.test_fleet_page import (  # noqa: F401  (page_clock is a fi
     user_in_team,
 )
 from tests.dashboard.test_page_query_counts import build_fleet
+from tests.dashboard.test_recommendations_page import make_rec
 
 
 def team_url(slug: str) -> str:
@@ -217,3 +220,47 @@ def test_team_nav_marks_the_current_team(client, small_site, member_search):
     body = client.get(team_url("vision")).content.decode()
     assert f'href="{team_url("vision")}" aria-current="page"' in body
     assert f'href="{team_url("search")}"' in body
+
+
+# --- open recommendations and the weekly cost per 1k ----------------------------------------------------
+def test_open_recommendations_panel_shows_the_top_five_by_saving_and_the_total(
+    client, small_site, member_search, team_search, team_vision
+):
+    ours = list(Endpoint.objects.filter(team=team_search))
+    theirs = Endpoint.objects.filter(team=team_vision).first()
+    open_ones = [make_rec(ours[n % len(ours)], saving=str(10 * (n + 1))) for n in range(7)]  # 10 .. 70
+    hidden = [
+        make_rec(ours[0], saving="1000", status="dismissed"),
+        make_rec(ours[0], saving="2000", active=False, resolved_at=NOW),
+        make_rec(theirs, saving="5000"),
+    ]
+    client.force_login(member_search)
+    panel = section(client.get(team_url("search")).content.decode(), "team-recommendations")
+    positions = [panel.index(f'data-rec="{r.pk}"') for r in reversed(open_ones[2:])]
+    assert positions == sorted(positions)  # 70, 60, 50, 40, 30
+    assert all(f'data-rec="{r.pk}"' not in panel for r in open_ones[:2] + hidden)
+    assert "Open savings <strong>280.00 USD a month</strong> over 7 recommendations" in panel
+    assert "70.00 USD" in panel and "high (80%) confidence" in panel
+    assert 'href="/recommendations/?team=search"' in panel
+
+
+def test_a_team_without_recommendations_says_so(client, small_site, member_search):
+    client.force_login(member_search)
+    panel = section(client.get(team_url("search")).content.decode(), "team-recommendations")
+    assert "No open recommendations for Search." in panel
+
+
+def test_weekly_cost_per_1k_table_and_chart_show_the_trends_figures(client, small_site, member_search):
+    client.force_login(member_search)
+    body = client.get(team_url("search")).content.decode()
+    weekly = section(body, "weekly-cost-per-1k")
+    ids = list(Endpoint.objects.filter(team__slug="search").values_list("pk", flat=True))
+    weeks = weekly_cost_per_1k(ids, WEEKS, NOW.date())
+    rows = re.findall(r'<tr data-week="([^"]+)" data-per-1k="([^"]*)">', weekly)
+    assert rows == [(w.iso, "" if w.cost_per_1k is None else str(w.cost_per_1k)) for w in reversed(weeks)]
+    this_week = weeks[-1]
+    assert this_week.partial and this_week.cost_per_1k is not None
+    assert f'{this_week.iso} <span class="sub">16 Nov</span> <span class="sub">(so far)</span>' in weekly
+    assert money(this_week.cost_per_1k, "USD", small=True) in weekly
+    assert 'data-chart="cost_per_1k_weekly"' in weekly
+    assert '<script src="/static/vendor/plotly/plotly.min.js" defer></script>' in body

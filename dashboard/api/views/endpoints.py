@@ -21,6 +21,7 @@ from dashboard.api.serialize import (
     money,
     range_json,
     ts,
+    week_json,
 )
 from dashboard.models import Endpoint, EndpointCost, EndpointSummary, ProductionVariant
 from dashboard.models.accounts import ACCOUNT_ID, REGION
@@ -34,6 +35,7 @@ from dashboard.services.series import (
     metric_series,
     summary_series,
 )
+from dashboard.services.trends import WEEKS, weekly_cost_per_1k
 
 KINDS = ["serverless", "instance", "mixed"]
 METRIC_STATS = {m.key: list(m.stats) for m in METRICS}
@@ -133,6 +135,8 @@ def endpoint_detail(request, pk):
     rng = http.time_range(request)
     body = endpoint_rows([endpoint], *figures_for([endpoint], rng))[0]
     body["history"] = [event_json(ev) for ev in endpoint.events.all()]
+    weeks = weekly_cost_per_1k([endpoint.pk], WEEKS, http.now().date())
+    body["cost_per_1k_weekly"] = [week_json(w) for w in weeks]
     return JsonResponse({"range": range_json(rng), "endpoint": body})
 
 

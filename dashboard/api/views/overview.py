@@ -11,12 +11,13 @@ from django.http import JsonResponse
 
 from dashboard.api import http
 from dashboard.api.http import NotFound, api_view
-from dashboard.api.serialize import day, money, range_json, totals_json, ts
+from dashboard.api.serialize import day, money, range_json, totals_json, ts, week_json
 from dashboard.api.views.endpoints import active_variants, endpoint_rows, figures_for, with_metrics
 from dashboard.models import AwsAccount, CollectionRun, CostForecast, Endpoint, EndpointSummary, Team
 from dashboard.services.figures import EndpointFigures, Totals, endpoint_figures
 from dashboard.services.freshness import freshness
 from dashboard.services.scoping import is_finops_admin, visible_endpoints, visible_teams
+from dashboard.services.trends import WEEKS, weekly_cost_per_1k
 
 
 def last_month_same_days(team_ids: list[int], today: date) -> dict[int, Decimal]:
@@ -125,6 +126,8 @@ def team_detail(request, slug):
     forecast = _team_forecasts([team.pk], today.replace(day=1)).get(team.pk)
     body = _team_json(team, list(figures.values()), last_month, measured, forecast)
     body["endpoints"] = endpoint_rows(endpoints, figures, measured)
+    weeks = weekly_cost_per_1k([e.pk for e in endpoints], WEEKS, today)
+    body["cost_per_1k_weekly"] = [week_json(w) for w in weeks]
     return JsonResponse({"range": range_json(rng), "team": body})
 
 

@@ -71,7 +71,7 @@ def test_openapi_document_is_served_without_authentication(client, db):
 
 
 def test_a_path_that_is_no_route_is_a_json_404(client, db):
-    for path in ("/api/v1/nothing-here", "/api/v1/endpoints/", "/api/v1/recommendations"):
+    for path in ("/api/v1/nothing-here", "/api/v1/endpoints/", "/api/v1/insights"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "no API route" in response.json()["error"]

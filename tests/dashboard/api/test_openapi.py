@@ -41,7 +41,7 @@ def test_both_security_schemes_are_declared_and_required_except_for_the_document
 def test_request_paths_are_matched_to_their_documented_path():
     assert path_template("/api/v1/endpoints/7/costs") == "/endpoints/{pk}/costs"
     with pytest.raises(AssertionError):
-        path_template("/api/v1/recommendations")
+        path_template("/api/v1/insights")
 
 
 def paths_for(endpoint_ids, team_slugs):
@@ -55,6 +55,9 @@ def paths_for(endpoint_ids, team_slugs):
         "/api/v1/teams?range=30d",
         "/api/v1/freshness",
         "/api/v1/openapi.json",
+        "/api/v1/recommendations",
+        "/api/v1/recommendations?active=all&status=open",
+        "/api/v1/quotas",
     ]
     for pk in endpoint_ids:
         yield from [

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of /api/v1/, as data. The tests validate this document and every response
 the API gives against it, so a field added to a view without a line here fails them (objects here do not
-allow unlisted properties)."""
+allow unlisted properties). Building blocks are in parts.py; recommendations and quotas in insights.py."""
 
 from __future__ import annotations
 
@@ -9,47 +9,29 @@ from django.http import JsonResponse
 
 from collectors.catalogue import METRICS
 from dashboard.api.http import api_view
+from dashboard.api.openapi import insights
+from dashboard.api.openapi.parts import (
+    COST_SOURCE_LIST,
+    COUNT,
+    DATE,
+    INT,
+    NUMBER,
+    OPT_STRING,
+    OPT_TIMESTAMP,
+    SOURCES,
+    STRING,
+    TIMESTAMP,
+    error_response,
+    nullable,
+    obj,
+    operation,
+    param,
+    ref,
+)
 from dashboard.api.views.endpoints import KINDS, SUMMARY_NAMES
-from dashboard.models import CollectionRun, CostForecast, EndpointCost, EndpointEvent
+from dashboard.models import CollectionRun, CostForecast, EndpointEvent
 from dashboard.services.figures import FLAGS, RANGES
 
-
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def obj(properties: dict, *, optional: tuple[str, ...] = (), description: str = "") -> dict:
-    """A closed object: every property listed is required unless named optional."""
-    out = {
-        "type": "object",
-        "properties": properties,
-        "required": [k for k in properties if k not in optional],
-        "additionalProperties": False,
-    }
-    if description:
-        out["description"] = description
-    return out
-
-
-def nullable(schema: dict) -> dict:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-STRING = {"type": "string"}
-OPT_STRING = {"type": ["string", "null"]}
-NUMBER = {"type": ["number", "null"]}
-COUNT = {"type": ["number", "null"], "minimum": 0}
-INT = {"type": ["integer", "null"], "minimum": 0}
-TIMESTAMP = {"type": "string", "format": "date-time"}
-OPT_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
-DATE = {"type": "string", "format": "date"}
-SOURCES = [str(s) for s in EndpointCost.PREFERENCE]
-COST_SOURCE_LIST = {
-    "type": "array",
-    "items": {"type": "string", "enum": SOURCES},
-    "description": "where the money figures come from: resource (Cost Explorer resource data) > tag "
-    "(cost-allocation tag) > estimate (usage x price)",
-}
 METRIC_STATS = sorted({stat for m in METRICS for stat in m.stats})
 
 SCHEMAS: dict[str, dict] = {
@@ -175,8 +157,33 @@ ENDPOINT_PROPERTIES = {
     "figures": ref("Figures"),
 }
 SCHEMAS["Endpoint"] = obj(ENDPOINT_PROPERTIES, description="an endpoint, its live variants and figures")
+SCHEMAS["Week"] = obj(
+    {
+        "week": {"type": "string", "pattern": r"^\d{4}-W\d{2}$", "examples": ["2026-W47"]},
+        "start": DATE | {"description": "the Monday (00:00 UTC)"},
+        "end": DATE | {"description": "the next Monday (exclusive)"},
+        "partial": {"type": "boolean", "description": "the current week, not over yet"},
+        "cost": ref("Money") | {"description": "best source per day, over the week's days that have one"},
+        "invocations": COUNT | {"description": "on the days that have a cost; null: no day has one"},
+        "cost_days": {"type": "integer", "minimum": 0, "description": "endpoint-days with a cost"},
+        "cost_per_1k": ref("Money"),
+        "change": NUMBER | {"description": "cost_per_1k against the week before, as a ratio"},
+        "currency": OPT_STRING,
+        "cost_source": COST_SOURCE_LIST,
+    },
+    description="cost per 1,000 invocations over one ISO week",
+)
+WEEKLY = {
+    "type": "array",
+    "items": ref("Week"),
+    "description": "the last 8 ISO weeks, oldest first, the current (partial) week last",
+}
 SCHEMAS["EndpointDetail"] = obj(
-    {**ENDPOINT_PROPERTIES, "history": {"type": "array", "items": ref("Event")}},
+    {
+        **ENDPOINT_PROPERTIES,
+        "history": {"type": "array", "items": ref("Event")},
+        "cost_per_1k_weekly": WEEKLY,
+    },
     description="an endpoint with every variant it had (removed ones have removed_at) and its history",
 )
 SCHEMAS["Forecast"] = obj(
@@ -212,7 +219,13 @@ TEAM_PROPERTIES = {
     "team_forecast": nullable(ref("Forecast")),
 }
 SCHEMAS["Team"] = obj(TEAM_PROPERTIES)
-SCHEMAS["TeamDetail"] = obj({**TEAM_PROPERTIES, "endpoints": {"type": "array", "items": ref("Endpoint")}})
+SCHEMAS["TeamDetail"] = obj(
+    {
+        **TEAM_PROPERTIES,
+        "endpoints": {"type": "array", "items": ref("Endpoint")},
+        "cost_per_1k_weekly": WEEKLY,
+    }
+)
 
 RESPONSES = {
     "EndpointList": obj({"range": ref("Range"), "endpoints": {"type": "array", "items": ref("Endpoint")}}),
@@ -327,97 +340,82 @@ RESPONSES = {
     ),
 }
 SCHEMAS.update(RESPONSES)
-
-
-def _param(name, where, schema, description, required=False) -> dict:
-    return {"name": name, "in": where, "required": required, "schema": schema, "description": description}
+SCHEMAS.update(insights.SCHEMAS)
 
 
 PARAMETERS = {
-    "range": _param(
+    "range": param(
         "range", "query", {"type": "string", "enum": [*RANGES, "custom"], "default": "7d"},
         "time range, ending at the next full hour; custom needs start and end",
     ),
-    "start": _param("start", "query", DATE, "first day of a custom range (UTC)"),
-    "end": _param("end", "query", DATE, "last day of a custom range, inclusive"),
-    "pk": _param("pk", "path", {"type": "integer", "minimum": 1}, "endpoint id", required=True),
-    "slug": _param("slug", "path", STRING, "team slug", required=True),
+    "start": param("start", "query", DATE, "first day of a custom range (UTC)"),
+    "end": param("end", "query", DATE, "last day of a custom range, inclusive"),
+    "pk": param("pk", "path", {"type": "integer", "minimum": 1}, "endpoint id", required=True),
+    "slug": param("slug", "path", STRING, "team slug", required=True),
 }  # fmt: skip
 RANGE_PARAMS = [{"$ref": f"#/components/parameters/{p}"} for p in ("range", "start", "end")]
 
 
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": ref("Error")}}}
-
-
 ERRORS = {
-    "BadRequest": _error("a bad query parameter or path id; `error` says which and why"),
-    "Unauthorized": _error("no session and no valid bearer token (unknown or revoked tokens too)"),
-    "NotFound": _error("no such object among those the user may see"),
-    "MethodNotAllowed": _error("any method but GET: the API is read-only"),
+    "BadRequest": error_response("a bad query parameter or path id; `error` says which and why"),
+    "Unauthorized": error_response("no session and no valid bearer token (unknown or revoked tokens too)"),
+    "NotFound": error_response("no such object among those the user may see"),
+    "MethodNotAllowed": error_response("any method but GET: the API is read-only"),
 }
-
-
-def _get(operation_id: str, summary: str, schema: str, *, params=(), errors=("400",), **extra) -> dict:
-    responses = {"200": {"description": "OK", "content": {"application/json": {"schema": ref(schema)}}}}
-    names = {"400": "BadRequest", "401": "Unauthorized", "404": "NotFound"}
-    for code in (*errors, "401"):
-        responses[code] = {"$ref": f"#/components/responses/{names[code]}"}
-    return {"get": {"operationId": operation_id, "summary": summary, "parameters": list(params),
-                    "responses": responses, **extra}}  # fmt: skip
 
 
 PK = {"$ref": "#/components/parameters/pk"}
 PATHS = {
-    "/endpoints": _get(
+    "/endpoints": operation(
         "listEndpoints",
         "Visible endpoints with their shape and figures over the range",
         "EndpointList",
         params=[
             *RANGE_PARAMS,
-            _param("team", "query", STRING, "team slug (one the user can see; otherwise 400)"),
-            _param("account", "query", {"type": "string", "pattern": r"^\d{12}$"}, "AWS account id"),
-            _param("region", "query", STRING, "AWS region, e.g. us-east-1"),
-            _param("kind", "query", {"type": "string", "enum": KINDS}, "endpoint kind"),
-            _param("deleted", "query", {"type": "string", "enum": ["0", "1"], "default": "0"},
+            param("team", "query", STRING, "team slug (one the user can see; otherwise 400)"),
+            param("account", "query", {"type": "string", "pattern": r"^\d{12}$"}, "AWS account id"),
+            param("region", "query", STRING, "AWS region, e.g. us-east-1"),
+            param("kind", "query", {"type": "string", "enum": KINDS}, "endpoint kind"),
+            param("deleted", "query", {"type": "string", "enum": ["0", "1"], "default": "0"},
                    "1: include endpoints deleted in AWS"),
         ],
     ),
-    "/endpoints/{pk}": _get(
+    "/endpoints/{pk}": operation(
         "getEndpoint", "One endpoint: every variant, figures and history", "EndpointResponse",
         params=[PK, *RANGE_PARAMS], errors=("400", "404"),
     ),
-    "/endpoints/{pk}/series": _get(
+    "/endpoints/{pk}/series": operation(
         "getEndpointSeries",
         "Time series: per variant for a catalogue metric and statistic, or endpoint-level summary fields",
         "SeriesResponse",
         params=[
             PK, *RANGE_PARAMS,
-            _param("metric", "query", {"type": "string", "enum": [m.key for m in METRICS]},
+            param("metric", "query", {"type": "string", "enum": [m.key for m in METRICS]},
                    "catalogue metric (with stat); or use summary"),
-            _param("stat", "query", {"type": "string", "enum": METRIC_STATS},
+            param("stat", "query", {"type": "string", "enum": METRIC_STATS},
                    "a statistic the metric is collected with; a 400 names the metric's own"),
-            _param("summary", "query", {"type": "string"},
+            param("summary", "query", {"type": "string"},
                    f"comma-separated endpoint-level fields: {', '.join(SUMMARY_NAMES)}"),
         ],
         errors=("400", "404"),
     ),
-    "/endpoints/{pk}/costs": _get(
+    "/endpoints/{pk}/costs": operation(
         "getEndpointCosts", "Daily costs: the best source per day and every source stored",
         "CostsResponse", params=[PK, *RANGE_PARAMS], errors=("400", "404"),
     ),
-    "/forecasts": _get(
+    "/forecasts": operation(
         "listForecasts",
         "This month's forecasts: accounts (FinOps admins only), visible teams and visible endpoints",
         "ForecastsResponse", errors=(),
     ),
-    "/teams": _get("listTeams", "Visible teams with totals over the range", "TeamsResponse",
+    "/teams": operation("listTeams", "Visible teams with totals over the range", "TeamsResponse",
                    params=RANGE_PARAMS),
-    "/teams/{slug}": _get(
+    "/teams/{slug}": operation(
         "getTeam", "One visible team: totals and its endpoints with figures", "TeamResponse",
         params=[{"$ref": "#/components/parameters/slug"}, *RANGE_PARAMS], errors=("400", "404"),
     ),
-    "/freshness": _get("getFreshness", "When each source was last collected, and what is failing",
+    **insights.PATHS,
+    "/freshness": operation("getFreshness", "When each source was last collected, and what is failing",
                        "FreshnessResponse", errors=()),
     "/openapi.json": {
         "get": {
