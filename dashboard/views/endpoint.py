@@ -15,6 +15,9 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from dashboard import charts
+from dashboard.insights.evidence import load_evidence, load_prices
+from dashboard.insights.model import Thresholds
+from dashboard.insights.rules.breakeven import HostingComparison, compare_hosting
 from dashboard.models import CostForecast, EndpointCost, EndpointEvent, EndpointSummary, ProductionVariant
 from dashboard.services.figures import RANGES, RangeError, TimeRange, endpoint_figures, parse_range
 from dashboard.services.recommendations import ranked
@@ -31,6 +34,48 @@ KIND_LABELS = {"serverless": "Serverless", "instance": "Real-time instance", "mi
 def clock() -> datetime:
     """The page's notion of now (tests pin it)."""
     return timezone.now()
+
+
+@dataclass
+class HostingRow:
+    variant: str
+    c: HostingComparison
+    currency: str
+
+    def _money(self, value: Decimal | None) -> str:
+        return "—" if value is None else f"{value.quantize(Decimal('0.01')):,} {self.currency}"
+
+    @property
+    def current_monthly(self) -> str:
+        return self._money(self.c.current_monthly)
+
+    @property
+    def alternative_monthly(self) -> str:
+        return self._money(self.c.alternative_monthly)
+
+    @property
+    def observed(self) -> str:
+        return _rate(self.c.observed_rps)
+
+    @property
+    def break_even(self) -> str | None:
+        return None if self.c.break_even_rps is None else _rate(self.c.break_even_rps)
+
+
+def _rate(rps: float) -> str:
+    return f"{rps:,.2f} req/s" if rps >= 0.1 else f"{rps * 3600:,.1f} req/h"
+
+
+def _hosting(endpoint, now: datetime) -> list[HostingRow]:
+    """The break-even comparison of each live variant, from the insights' own evidence (five queries)."""
+    t = Thresholds.from_settings()
+    prices = load_prices()
+    rows = []
+    for ev in load_evidence(now, t, prices, endpoint_ids=[endpoint.pk]):
+        comparison = compare_hosting(ev, t, prices)
+        if comparison is not None:
+            rows.append(HostingRow(ev.variant, comparison, prices.currency))
+    return rows
 
 
 def endpoint_detail(request, pk):
@@ -90,6 +135,8 @@ def endpoint_detail(request, pk):
         "headline": _headline(figures, rng, forecast, serverless=serverless, span=span),
         "charts": page_charts,
         "recommendations": [RecRow(r) for r in ranked(endpoint.recommendations.filter(active=True))],
+        "hosting": _hosting(endpoint, now) if endpoint.deleted_at is None else [],
+        "hosting_days": Thresholds.from_settings().window_days,
         "weekly": weekly_context([endpoint.pk], today, inputs.currency),
         "next": request.get_full_path(),
     }

@@ -381,3 +381,32 @@ def test_query_count_does_not_grow_with_the_recommendations(client, endpoints, m
         who = member_search if n % 2 else finops_admin
         make_rec(ranker, saving=str(n), status="dismissed", status_changed_by=who, status_changed_at=NOW)
     assert count() == small
+
+
+def test_hosting_panel_compares_each_variant_with_its_cheapest_alternative(client, fleet, finops_admin):  # noqa: F811
+    from dashboard.insights.evidence import load_evidence, load_prices
+    from dashboard.insights.model import Thresholds
+    from dashboard.insights.rules.breakeven import compare_hosting
+
+    client.force_login(finops_admin)
+    endpoint = Endpoint.objects.get(name="recsys-ranker-serverless")
+    body = page(client, endpoint).content.decode()
+    start = body.index('id="hosting"')
+    panel = " ".join(body[start : body.index("</section>", start)].split())
+    t, prices = Thresholds(), load_prices()
+    (ev,) = load_evidence(NOW, t, prices, endpoint_ids=[endpoint.pk])
+    c = compare_hosting(ev, t, prices)
+    assert c.current == "serverless" and c.current_monthly > 0
+    assert f"{c.current_monthly.quantize(Decimal('0.01')):,} USD" in panel
+    assert (c.alternative_config or c.reason) in panel
+    if c.alternative_monthly is not None:
+        assert f"{c.alternative_monthly.quantize(Decimal('0.01')):,} USD" in panel
+
+
+def test_a_deleted_endpoint_has_no_hosting_comparison(client, endpoints, member_search):
+    endpoint = Endpoint.objects.get(name="search-ranker")
+    endpoint.deleted_at = NOW
+    endpoint.save()
+    client.force_login(member_search)
+    body = page(client, endpoint).content.decode()
+    assert "No comparison" in body
