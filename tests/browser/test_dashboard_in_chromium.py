@@ -60,3 +60,32 @@ def test_team_page_in_chromium(simulated_site, page, screenshot):
     page.wait_for_selector("main")
     assert "search" in page.inner_text("main").lower()
     screenshot("team-search")
+
+
+def test_recommendations_ranked_opened_and_dismissed_in_chromium(simulated_site, page, screenshot):
+    from dashboard.insights.engine import recompute
+    from dashboard.insights.model import MEMORY_OVER, Thresholds
+    from dashboard.models import Recommendation
+    from tests.conftest import NOW
+
+    # The site holds 3 days of metrics: a 24-hour minimum lets the engine conclude on them.
+    recompute(NOW, thresholds=Thresholds(min_data_hours=24))
+    rec = Recommendation.objects.get(rule=MEMORY_OVER, endpoint__name="search-embed-serverless")
+
+    log_in(page, simulated_site)
+    page.goto(f"{simulated_site['url']}/recommendations/")
+    rows = page.eval_on_selector_all(
+        "#recommendations-table tr[data-rec]", "rows => rows.map(r => r.dataset.rec)"
+    )
+    assert str(rec.pk) in rows and len(rows) == Recommendation.objects.filter(status="open").count()
+    page.click(f"#rec-{rec.pk} details summary")
+    assert "fewer vCPUs" in page.inner_text(f"#rec-{rec.pk}")
+    screenshot("recommendations-open")
+
+    page.fill(f"#rec-{rec.pk} input[name=note]", "embedding model doubles in Q1")
+    page.click(f"#rec-{rec.pk} button.dismiss")
+    page.wait_for_selector("#messages")
+    rec.refresh_from_db()
+    assert rec.status == "dismissed" and rec.status_note == "embedding model doubles in Q1"
+    assert f"rec-{rec.pk}" not in page.content()  # the default view lists open ones
+    screenshot("recommendations-after-dismiss")

@@ -70,7 +70,7 @@ def test_p4d_with_gpus_at_13_percent_moves_to_the_cheapest_other_accelerator_hol
     assert finding.rule == GPU_RIGHTSIZE
     assert finding.proposed["instance_type"] == "ml.g4dn.12xlarge"
     assert finding.proposed["instance_count"] == 1
-    assert finding.proposed["change"] == "other-family"
+    assert finding.evidence["change"] == "other-family"
     assert finding.monthly_saving == Decimal("23942.54") == monthly(Decimal("37.688") - Decimal("4.89"))
     # full GPU data, x0.6 for another accelerator, x0.8 as a T4 holds less than an A100 per GPU
     assert finding.confidence == 0.48
@@ -116,7 +116,7 @@ def test_two_lightly_used_g5_12xlarge_move_to_g5_2xlarge_rather_than_one_instanc
     [finding] = gpu_rightsize(ev, T, PRICES)
 
     assert (finding.proposed["instance_type"], finding.proposed["instance_count"]) == ("ml.g5.2xlarge", 2)
-    assert finding.proposed["change"] == "smaller-type"
+    assert finding.evidence["change"] == "smaller-type"
     assert finding.monthly_saving == Decimal("8139.50") == monthly(Decimal("7.09") - Decimal("1.515"), 2)
     assert finding.confidence == 1.0
     assert finding.warnings == []
@@ -130,7 +130,7 @@ def test_fewer_instances_follow_gpu_load_while_memory_per_copy_stays():
     [finding] = gpu_rightsize(ev, T, PRICES)
 
     assert (finding.proposed["instance_type"], finding.proposed["instance_count"]) == ("ml.g5.xlarge", 2)
-    assert finding.proposed["change"] == "fewer-instances"
+    assert finding.evidence["change"] == "fewer-instances"
     assert finding.monthly_saving == Decimal("2056.26") == monthly(Decimal("1.4084"), 2)
     assert finding.title == "Run 2 × ml.g5.xlarge instead of 4"
 
@@ -221,7 +221,7 @@ def test_finding_is_json_ready_with_an_iso_window_and_its_identity():
     assert finding.evidence["window"] == {"start": START.isoformat(), "end": END.isoformat()}
     assert finding.evidence["latency_p99_ms"] == 95.0
     assert finding.evidence["invocations_per_instance"] == 86_400.0
-    assert finding.current["monthly"] == "27512.24"
+    assert finding.evidence["current_shape"]["monthly"] == "27512.24"
     assert finding.target == "7/AllTraffic/ml.p4d.24xlarge"
     assert (finding.endpoint_id, finding.variant, finding.account_id, finding.region) == (
         7,
