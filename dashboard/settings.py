@@ -265,6 +265,11 @@ INSIGHTS = {
     "latency_target_ms": env_float("INSIGHTS_LATENCY_TARGET_MS", 1000.0, minimum=1.0),
     "latency_target_tag": env_str("INSIGHTS_LATENCY_TARGET_TAG", "latency-target-ms"),
     "fresh_hours": env_int("INSIGHTS_FRESH_HOURS", 24, minimum=1),
+    "cold_error_lift": env_float("INSIGHTS_COLD_ERROR_LIFT", 3.0, minimum=1.0),
+    "cold_error_min": env_int("INSIGHTS_COLD_ERROR_MIN", 5, minimum=1),
+    "throttle_absolute_4xx_rate": env_float("INSIGHTS_THROTTLE_4XX_RATE", 0.01, minimum=0.0, maximum=1.0),
+    "concurrency_margin": env_float("INSIGHTS_CONCURRENCY_MARGIN", 1.3, minimum=1.0, maximum=10.0),
+    "cross_family_confidence": env_float("INSIGHTS_CROSS_FAMILY_CONFIDENCE", 0.6, minimum=0.0, maximum=1.0),
     "min_monthly_saving": env_decimal("INSIGHTS_MIN_MONTHLY_SAVING", "1", minimum="0"),
     "break_even_min_saving_fraction": env_float(
         "INSIGHTS_BREAK_EVEN_MIN_SAVING", 0.20, minimum=0.0, maximum=1.0

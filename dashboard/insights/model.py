@@ -63,6 +63,11 @@ class Thresholds:
     latency_target_ms: float = 1000.0  # p99 ModelLatency a change must not push past (tag overrides)
     latency_target_tag: str = "latency-target-ms"
     fresh_hours: int = 24  # metrics older than this at the window's end: no verdict from any rule
+    cold_error_lift: float = 3.0  # 5XX rate in hours with cold starts / in the others: memory too small
+    cold_error_min: int = 5  # and at least this many such errors
+    throttle_absolute_4xx_rate: float = 0.01  # saturated 4XX rate that counts when there is no baseline
+    concurrency_margin: float = 1.3  # on top of the demand seen at saturation (measured while capped)
+    cross_family_confidence: float = 0.6  # another accelerator: throughput is a guess until benchmarked
     min_monthly_saving: Decimal = Decimal("1")  # smaller savings are not worth a change
     break_even_min_saving_fraction: float = 0.20  # migrating hosting is work: only for a clear win
     min_instances: int = 2  # real-time alternative: instances for availability

@@ -22,7 +22,6 @@ from dashboard.insights.rules._common import quiet
 FEWER = "fewer-instances"
 SMALLER = "smaller-type"
 OTHER_FAMILY = "other-family"
-CROSS_FAMILY_CONFIDENCE = 0.6  # another accelerator: throughput is a guess until benchmarked
 # ceil() of a product of floats: 1.3 x 76.92307 % must stay 1 instance, not 1.0000000001 -> 2
 EPSILON = 1e-9
 
@@ -78,7 +77,7 @@ def gpu_rightsize(ev: VariantEvidence, t: Thresholds, prices: Prices) -> list[Fi
         best = _other_family(shape, count, needs, prices)
         if best is None or best.saving < t.min_monthly_saving:
             return []
-        confidence *= CROSS_FAMILY_CONFIDENCE
+        confidence *= t.cross_family_confidence
     else:
         return []
     return [_finding(ev, t, prices, shape, count, current_monthly, needs, best, confidence)]

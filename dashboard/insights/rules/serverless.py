@@ -38,12 +38,8 @@ from dashboard.insights.rules._common import (
 
 # Memory under-provisioning seen as errors at model load: the 5XX rate in hours with cold starts must be
 # this many times the rate in hours without, over at least this many errors (fewer are noise).
-COLD_ERROR_LIFT = 3.0
-COLD_ERROR_MIN = 5
 # With no baseline (every hour saturated, or no 4XX outside saturation), a saturated 4XX rate above this
 # is what counts as throttling.
-THROTTLE_ABSOLUTE_RATE = 0.01
-CONCURRENCY_MARGIN = 1.3  # on top of the demand seen at saturation: it was measured while capped
 MAX_CONCURRENCY_LIMIT = 200  # ServerlessConfig.MaxConcurrency is 1-200
 WORST_HOURS = 3
 EPSILON = 1e-9  # 0.14 x 50 is 7.000000000000001 in floats: it must not ceil to 8
@@ -83,12 +79,12 @@ def _cold_start_errors(ev: VariantEvidence, t: Thresholds) -> dict | None:
         ev.hours_with_data < t.min_data_hours
         or ev.invocations_cold_hours <= 0
         or warm_invocations <= 0
-        or ev.cold_start_errors_5xx < COLD_ERROR_MIN
+        or ev.cold_start_errors_5xx < t.cold_error_min
     ):
         return None
     cold_rate = ev.cold_start_errors_5xx / ev.invocations_cold_hours
     warm_rate = max(0.0, ev.errors_5xx - ev.cold_start_errors_5xx) / warm_invocations
-    if cold_rate < COLD_ERROR_LIFT * warm_rate:
+    if cold_rate < t.cold_error_lift * warm_rate:
         return None
     return {
         "cold_hours_5xx": ev.cold_start_errors_5xx,
@@ -384,14 +380,14 @@ def throttling(ev: VariantEvidence, t: Thresholds, prices: Prices) -> list[Findi
     if base_rate > 0:
         lift_met = sat_rate >= t.throttle_4xx_lift * base_rate
     else:
-        lift_met = sat_rate > THROTTLE_ABSOLUTE_RATE
+        lift_met = sat_rate > t.throttle_absolute_4xx_rate
     # 4XX above the baseline rate are taken as throttled (429) requests.
     throttled = ev.errors_4xx_saturated - base_rate * ev.invocations_saturated
     if not lift_met or throttled <= 0:
         return []
     # Invocations in saturated hours are taken as served: demand was served + throttled.
     demand_ratio = (ev.invocations_saturated + throttled) / ev.invocations_saturated
-    wanted = math.ceil(ev.max_concurrency * demand_ratio * CONCURRENCY_MARGIN - EPSILON)
+    wanted = math.ceil(ev.max_concurrency * demand_ratio * t.concurrency_margin - EPSILON)
     new_max = min(MAX_CONCURRENCY_LIMIT, wanted) if ev.max_concurrency < MAX_CONCURRENCY_LIMIT else None
     avg_s = (ev.latency_avg_ms / 1000) if ev.latency_avg_ms else ev.compute_seconds / ev.invocations
     extra_seconds = pricing.per_month(throttled * avg_s, window_seconds(ev))

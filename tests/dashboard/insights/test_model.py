@@ -31,3 +31,9 @@ def test_metrics_stopped_early_end_the_observed_span():
 
 def test_unknown_bounds_fall_back_to_the_window():
     assert evidence().observed_seconds == 14 * 86400
+
+
+def test_every_threshold_is_a_setting_with_the_documented_default():
+    from dashboard.insights.model import Thresholds
+
+    assert Thresholds.from_settings() == Thresholds()
