@@ -256,7 +256,11 @@ def totals(figures: dict[int, EndpointFigures], *, today: date) -> Totals:
         bucket__gte=datetime(last_month_first.year, last_month_first.month, 1, tzinfo=UTC),
         bucket__lt=datetime(same_day.year, same_day.month, same_day.day, tzinfo=UTC),
     ).aggregate(total=Sum(F("cost")))["total"]
-    values = list(figures.values())
+    return sum_totals(list(figures.values()), last_month)
+
+
+def sum_totals(values: list[EndpointFigures], last_month: Decimal | None) -> Totals:
+    """Totals of figures already computed, with last month's same-days spend passed in (no query)."""
     return Totals(
         endpoints=len(values),
         invocations=sum(f.invocations for f in values),

@@ -14,7 +14,7 @@ from dashboard.api.http import NotFound, api_view
 from dashboard.api.serialize import day, money, range_json, totals_json, ts, week_json
 from dashboard.api.views.endpoints import active_variants, endpoint_rows, figures_for, with_metrics
 from dashboard.models import AwsAccount, CollectionRun, CostForecast, Endpoint, EndpointSummary, Team
-from dashboard.services.figures import EndpointFigures, Totals, endpoint_figures
+from dashboard.services.figures import EndpointFigures, endpoint_figures, sum_totals
 from dashboard.services.freshness import freshness
 from dashboard.services.scoping import is_finops_admin, visible_endpoints, visible_teams
 from dashboard.services.trends import WEEKS, weekly_cost_per_1k
@@ -42,17 +42,7 @@ def last_month_same_days(team_ids: list[int], today: date) -> dict[int, Decimal]
 def team_totals(figures: list[EndpointFigures], last_month: Decimal | None, measured: set[int]) -> dict:
     """figures.totals' Totals for one team, without its per-call query, as JSON: sums of figures that are
     not known at all (no cost row, no metric row) are null, not 0."""
-    t = Totals(
-        endpoints=len(figures),
-        invocations=sum(f.invocations for f in figures),
-        errors=sum(f.errors_4xx + f.errors_5xx for f in figures),
-        cost=sum((f.cost for f in figures if f.cost is not None), Decimal(0)),
-        mtd_cost=sum((f.mtd_cost for f in figures if f.mtd_cost is not None), Decimal(0)),
-        forecast=sum((f.forecast for f in figures if f.forecast is not None), Decimal(0)),
-        last_month_same_days=last_month or Decimal(0),
-        currency=next((f.currency for f in figures if f.currency), "USD"),
-    )
-    return totals_json(t, figures, measured, last_month)
+    return totals_json(sum_totals(figures, last_month), figures, measured, last_month)
 
 
 def _team_forecasts(team_ids: list[int], month: date) -> dict[int, CostForecast]:

@@ -92,14 +92,9 @@ def quiet(ev: VariantEvidence, t: Thresholds) -> bool:
     return ev.invocations <= 0
 
 
-def window_seconds(ev: VariantEvidence) -> float:
-    """The span usage totals are scaled to a month over (see VariantEvidence.observed_seconds)."""
-    return ev.observed_seconds
-
-
 def monthly_seconds(ev: VariantEvidence) -> Decimal:
     """Billed compute seconds observed over the window, scaled to a month."""
-    return pricing.per_month(ev.compute_seconds, window_seconds(ev))
+    return pricing.per_month(ev.compute_seconds, ev.observed_seconds)
 
 
 def warm_share(ev: VariantEvidence) -> Decimal:

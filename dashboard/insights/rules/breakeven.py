@@ -84,7 +84,7 @@ class HostingComparison:
 
 def compare_hosting(ev: VariantEvidence, t: Thresholds, prices: Prices) -> HostingComparison | None:
     """None when the current monthly cost itself is unknown (no shape, no price, an empty window)."""
-    seconds = observed_seconds(ev)
+    seconds = ev.observed_seconds
     if seconds <= 0:
         return None
     if ev.kind == SERVERLESS and ev.memory_mb:
@@ -111,10 +111,6 @@ def hosting_break_even(ev: VariantEvidence, t: Thresholds, prices: Prices) -> li
     if fraction is None or saving < t.min_monthly_saving or fraction < t.break_even_min_saving_fraction:
         return []
     return [_finding(ev, prices, c)]
-
-
-def observed_seconds(ev: VariantEvidence) -> float:
-    return ev.observed_seconds
 
 
 def _from_serverless(ev: VariantEvidence, t: Thresholds, prices: Prices, seconds: float) -> HostingComparison:
@@ -367,7 +363,7 @@ def _finding(ev: VariantEvidence, prices: Prices, c: HostingComparison) -> Findi
         )
     evidence = {
         "window": {"start": ev.start.isoformat(), "end": ev.end.isoformat()},
-        "observed_hours": round(observed_seconds(ev) / 3600, 2),
+        "observed_hours": round(ev.observed_seconds / 3600, 2),
         "hours_with_data": ev.hours_with_data,
         "invocations": ev.invocations,
         "compute_seconds": ev.compute_seconds,

@@ -28,10 +28,6 @@ from dashboard.insights.model import (
 from dashboard.insights.rules._common import build_finding, cash, fresh, gb_label, quiet, serverless_config
 
 
-def _fresh(ev: VariantEvidence, t: Thresholds) -> bool:
-    return fresh(ev, t)
-
-
 def _born(ev: VariantEvidence) -> datetime | None:
     """The later of the endpoint's creation and the start of the metrics we hold for the variant: only
     silence we could have seen counts (an endpoint whose metrics we hold for two days is young to us,
@@ -45,7 +41,7 @@ def _born(ev: VariantEvidence) -> datetime | None:
 def idle_since(ev: VariantEvidence, t: Thresholds) -> datetime | None:
     """Since when the variant has had no invocation, if that is at least `idle_days` and the metrics are
     recent; None when it is busy, too young to tell, or the data is stale."""
-    if not _fresh(ev, t) or not quiet(ev, t):
+    if not fresh(ev, t) or not quiet(ev, t):
         return None
     if ev.last_invocation_at is not None:
         return ev.last_invocation_at
@@ -159,7 +155,7 @@ def idle_provisioned_concurrency(ev: VariantEvidence, t: Thresholds, prices: Pri
         # Too young for `idle_days`, but a whole window of data without one call is enough to say so.
         data_hours = max(ev.hours_with_data, ev.pc_utilisation.hours)
         called = ev.last_invocation_at is not None and ev.last_invocation_at >= ev.start
-        if not _fresh(ev, t) or ev.invocations > 0 or called or data_hours < t.min_data_hours:
+        if not fresh(ev, t) or ev.invocations > 0 or called or data_hours < t.min_data_hours:
             return []
         since = max(d for d in (ev.start, _born(ev), ev.last_invocation_at) if d is not None)
     idle_hours = (ev.end - since).total_seconds() / 3600

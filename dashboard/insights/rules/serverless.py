@@ -33,7 +33,6 @@ from dashboard.insights.rules._common import (
     serverless_month,
     share,
     warm_share,
-    window_seconds,
 )
 
 # Memory under-provisioning seen as errors at model load: the 5XX rate in hours with cold starts must be
@@ -390,7 +389,7 @@ def throttling(ev: VariantEvidence, t: Thresholds, prices: Prices) -> list[Findi
     wanted = math.ceil(ev.max_concurrency * demand_ratio * t.concurrency_margin - EPSILON)
     new_max = min(MAX_CONCURRENCY_LIMIT, wanted) if ev.max_concurrency < MAX_CONCURRENCY_LIMIT else None
     avg_s = (ev.latency_avg_ms / 1000) if ev.latency_avg_ms else ev.compute_seconds / ev.invocations
-    extra_seconds = pricing.per_month(throttled * avg_s, window_seconds(ev))
+    extra_seconds = pricing.per_month(throttled * avg_s, ev.observed_seconds)
     cost = pricing.serverless_compute_monthly(extra_seconds, ev.memory_mb, prices)
     derived = (
         "Derived from concurrency at its limit and 4XX errors: AWS publishes no throttle metric. "
