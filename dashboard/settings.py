@@ -12,6 +12,7 @@ from pathlib import Path
 
 import plotly
 from celery.schedules import crontab
+from cryptography.fernet import Fernet
 
 from dashboard import embedded
 from dashboard.env import (
@@ -47,6 +48,22 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _encryption_keys() -> list[str]:
+    keys = [k.strip() for k in (env_secret("ENCRYPTION_KEYS") or "").split(",") if k.strip()]
+    for key in keys:
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ConfigError(
+                "ENCRYPTION_KEYS: each key must be a Fernet key (32 url-safe base64 bytes)"
+            ) from None
+    return keys
+
+
+# Secrets entered in the UI (Slack webhooks) are encrypted with the first key; all of them decrypt.
+ENCRYPTION_KEYS = _encryption_keys()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -162,6 +179,20 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "sagemaker-dashboard@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Budget alerts (dashboard/alerts/) ----------------------------------------------------------------
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")  # links in alert messages
+# Slack webhook URLs must be https on one of these hosts (no requests to arbitrary hosts: SSRF).
+SLACK_WEBHOOK_HOSTS = env_list("SLACK_WEBHOOK_HOSTS", ["hooks.slack.com"])
+SLACK_CA_BUNDLE = env_str("SLACK_CA_BUNDLE", "")  # extra CA file to trust (a TLS-inspecting proxy)
+SLACK_TIMEOUT_SECONDS = env_float("SLACK_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=120.0)
+ALERT_MAX_ATTEMPTS = env_int("ALERT_MAX_ATTEMPTS", 6, minimum=1, maximum=50)
+ALERT_RETRY_BASE_SECONDS = env_int("ALERT_RETRY_BASE_SECONDS", 60, minimum=1)  # doubles per attempt
+ALERT_RETRY_MAX_SECONDS = env_int("ALERT_RETRY_MAX_SECONDS", 3600, minimum=1)
+# A message claimed by a worker that died before recording the outcome is sent again after this lease.
+ALERT_CLAIM_LEASE_SECONDS = env_int("ALERT_CLAIM_LEASE_SECONDS", 600, minimum=30)
+ALERT_RUN_RATE_DAYS = env_int("ALERT_RUN_RATE_DAYS", 3, minimum=1, maximum=14)  # projection's daily rate
+ALERT_TOP_CONTRIBUTORS = env_int("ALERT_TOP_CONTRIBUTORS", 5, minimum=1, maximum=50)
 
 # --- Auth, i18n, static ------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -298,4 +329,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=20, hour=f"*/{COSTS_EVERY_HOURS}"),
     },
     "apply-retention": {"task": "collectors.tasks.apply_retention", "schedule": crontab(minute=40, hour=3)},
+    # Evaluation also runs after every cost and metrics collection; this tick covers period boundaries.
+    "evaluate-budgets": {"task": "dashboard.tasks.evaluate_budgets", "schedule": crontab(minute=5)},
+    # Retries with backoff: a pending message is due when its next_attempt_at has passed.
+    "deliver-notifications": {"task": "dashboard.tasks.deliver_notifications", "schedule": 60.0},
 }

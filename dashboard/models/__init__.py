@@ -1,4 +1,12 @@
 from dashboard.models.accounts import AwsAccount
+from dashboard.models.alerts import (
+    Alert,
+    BudgetRule,
+    DeliveryAttempt,
+    ForecastBaseline,
+    Notification,
+    NotificationChannel,
+)
 from dashboard.models.api import ApiToken
 from dashboard.models.catalogue import InstanceType
 from dashboard.models.costs import CostForecast, DailyCost, EndpointCost
@@ -10,20 +18,26 @@ from dashboard.models.summary import EndpointSummary
 from dashboard.models.teams import Team
 
 __all__ = [
+    "Alert",
     "ApiToken",
     "AwsAccount",
+    "BudgetRule",
     "CollectionRun",
     "CostForecast",
     "DailyCost",
+    "DeliveryAttempt",
     "Endpoint",
     "EndpointCost",
     "EndpointEvent",
     "EndpointSummary",
+    "ForecastBaseline",
     "InstanceType",
     "MetricCursor",
     "MetricPoint",
     "MetricRollup",
     "MetricSeries",
+    "Notification",
+    "NotificationChannel",
     "ProductionVariant",
     "Recommendation",
     "Team",
