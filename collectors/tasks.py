@@ -55,6 +55,7 @@ def collect_metrics_task(self, account_pk: int, region: str, backfill_hours: int
         run = collect_metrics(account, region, task_id=self.request.id or "", backfill=backfill)
     # Insights read what was just stored; queued by name so collection does not import the dashboard.
     current_app.send_task("dashboard.tasks.recompute_insights", args=[account.account_id, region])
+    current_app.send_task("dashboard.tasks.evaluate_budgets")  # today's usage estimate moved
     return _summary(run)
 
 
@@ -68,7 +69,9 @@ def collect_costs_task(self, account_pk: int) -> dict:
     with single_flight(f"costs:{account_pk}", LOCK_SECONDS) as mine:
         if not mine:
             return {"skipped": "another cost run for this account is in progress"}
-        return _summary(collect_costs(AwsAccount.objects.get(pk=account_pk), task_id=self.request.id or ""))
+        run = collect_costs(AwsAccount.objects.get(pk=account_pk), task_id=self.request.id or "")
+    current_app.send_task("dashboard.tasks.evaluate_budgets")  # new costs and forecasts
+    return _summary(run)
 
 
 @shared_task(name="collectors.tasks.apply_retention")

@@ -122,3 +122,34 @@ def _usage(variant: ProductionVariant, shape: dict, seconds: int, used) -> Varia
         instance_type=shape.get("instance_type"),
         instance_count=shape.get("desired_instance_count") or 0,
     )
+
+
+def usage_so_far(
+    endpoints: list[Endpoint], day: date, until: datetime
+) -> tuple[dict[int, list[VariantUsage]], datetime | None]:
+    """Usage of the day still in progress, for an estimate of today's spend before Cost Explorer has it:
+    instances count up to `until`, serverless usage is what the stored metrics hold so far. Returns
+    endpoint pk -> its variants' usage, and the time the serverless metrics reach (the oldest cursor
+    end among them; None when no serverless variant counts)."""
+    start, end = day_bounds(day)
+    until = min(until, end)
+    variants = [v for e in endpoints for v in e.variants.all()]
+    usage = daily_usage([v.pk for v in variants], day, day + timedelta(days=1))
+    cursors = {c.variant_id: c for c in MetricCursor.objects.filter(variant__in=variants)}
+    through: datetime | None = None
+    out: dict[int, list[VariantUsage]] = {}
+    for endpoint in endpoints:
+        parts = []
+        for v in endpoint.variants.all():
+            born, gone = variant_lifetime(endpoint, v)
+            seconds = int(max(0.0, (min(until, gone or until) - max(start, born)).total_seconds()))
+            if not seconds:
+                continue
+            shape = shape_on(v, day, [])
+            if shape["kind"] == "serverless":
+                reach = getattr(cursors.get(v.pk), "collected_until", None) or start
+                through = reach if through is None else min(through, reach)
+            parts.append(_usage(v, shape, seconds, usage.get((v.pk, day))))
+        if parts:
+            out[endpoint.pk] = parts
+    return out, through

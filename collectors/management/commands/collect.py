@@ -11,6 +11,7 @@ from collectors.costs import collect_costs
 from collectors.inventory import collect_inventory
 from collectors.metrics import collect_metrics
 from collectors.runtime import enabled_accounts
+from dashboard.alerts.evaluate import evaluate
 from dashboard.insights.engine import recompute
 
 KINDS = ["inventory", "metrics", "costs"]
@@ -70,6 +71,13 @@ class Command(BaseCommand):
             outcome = recompute(timezone.now(), scopes=scopes)
             self.stdout.write(
                 f"insights: {outcome.findings} findings ({outcome.created} new, {outcome.resolved} resolved)"
+            )
+        if any(r.kind in ("metrics", "costs") for r in runs):
+            # As the Celery tasks do: budgets are evaluated on the new spend; the worker delivers.
+            budgets = evaluate(timezone.now())
+            self.stdout.write(
+                f"budgets: {budgets.evaluated} scopes, {budgets.raised} alerts raised, "
+                f"{budgets.recovered} recovered, {budgets.queued} notifications queued"
             )
         failed = sum(r.status == "failed" for r in runs)
         if failed:
