@@ -1,12 +1,19 @@
 from django.contrib import admin
 
+from dashboard.forms.alerts import ChannelForm
 from dashboard.models import (
+    Alert,
     ApiToken,
     AwsAccount,
+    BudgetRule,
     CollectionRun,
+    DeliveryAttempt,
     Endpoint,
     EndpointEvent,
+    ForecastBaseline,
     InstanceType,
+    Notification,
+    NotificationChannel,
     ProductionVariant,
     Recommendation,
     Team,
@@ -127,3 +134,78 @@ class ApiTokenAdmin(admin.ModelAdmin):
         from django.utils import timezone
 
         queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+
+
+# --- budget alerts -------------------------------------------------------------------------------------
+class ChannelAdminForm(ChannelForm):
+    class Meta(ChannelForm.Meta):
+        fields = [*ChannelForm.Meta.fields, "disabled_reason"]
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(admin.ModelAdmin):
+    """The Slack webhook URL is write-only, as on the channels page: validated, stored encrypted, never
+    shown (`secret` is not a field here; the hint is)."""
+
+    form = ChannelAdminForm
+    list_display = ["name", "kind", "team", "target_label", "enabled", "disabled_reason"]
+    list_filter = ["kind", "enabled", "team"]
+    search_fields = ["name"]
+    list_select_related = ["team"]
+    readonly_fields = ["secret_hint", "created_at"]
+
+
+@admin.register(BudgetRule)
+class BudgetRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "scope", "target_label", "basis", "amount", "currency", "thresholds", "period",
+                    "enabled"]  # fmt: skip
+    list_filter = ["scope", "basis", "period", "enabled", "team"]
+    search_fields = ["name"]
+    list_select_related = ["account", "team", "endpoint__account"]
+    raw_id_fields = ["endpoint"]
+    filter_horizontal = ["channels"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Written by evaluation and delivery only: shown here, never changed."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["started_at", "finished_at", "ok", "permanent", "status_code", "error"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["scope_label", "rule_name", "threshold", "ratio", "peak_ratio", "currency",
+                    "period_start", "state", "raised_at", "recovered_at"]  # fmt: skip
+    list_filter = ["state", "scope", "team"]
+    search_fields = ["scope_label", "rule_name"]
+    list_select_related = ["team"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["alert", "channel", "event", "status", "attempts", "next_attempt_at", "sent_at"]
+    list_filter = ["status", "event", "channel__kind"]
+    list_select_related = ["alert", "channel"]
+    exclude = ["claim"]
+    inlines = [AttemptInline]
+
+
+@admin.register(ForecastBaseline)
+class ForecastBaselineAdmin(ReadOnlyAdmin):
+    list_display = ["scope", "scope_id", "period", "period_start", "daily_rate", "currency", "method",
+                    "made_at"]  # fmt: skip
+    list_filter = ["scope", "period", "method"]

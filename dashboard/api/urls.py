@@ -7,6 +7,7 @@ from django.urls import path, re_path
 
 from dashboard.api.http import not_found
 from dashboard.api.openapi import openapi_json
+from dashboard.api.views.alerts import alert_detail, alert_list, budget_rule_list
 from dashboard.api.views.endpoints import endpoint_costs, endpoint_detail, endpoint_list, endpoint_series
 from dashboard.api.views.insights import quota_list, recommendation_detail, recommendation_list
 from dashboard.api.views.overview import forecast_list, freshness_view, team_detail, team_list
@@ -25,6 +26,9 @@ urlpatterns = [
     path("recommendations", recommendation_list, name="recommendations"),
     path("recommendations/<str:pk>", recommendation_detail, name="recommendation"),
     path("quotas", quota_list, name="quotas"),
+    path("alerts", alert_list, name="alerts"),
+    path("alerts/<str:pk>", alert_detail, name="alert"),
+    path("budget-rules", budget_rule_list, name="budget-rules"),
     path("openapi.json", openapi_json, name="openapi"),
     re_path(r"^(?P<path>.*)$", not_found),
 ]

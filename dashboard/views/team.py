@@ -18,11 +18,13 @@ from django.utils.http import urlencode
 
 from dashboard import charts
 from dashboard.models import CostForecast, EndpointCost, EndpointSummary, Recommendation
+from dashboard.services.alerts import firing_for_team
 from dashboard.services.figures import FLAGS, EndpointFigures, TimeRange, Totals, endpoint_figures, totals
 from dashboard.services.recommendations import open_savings, ranked
 from dashboard.services.scoping import visible_endpoints, visible_teams
 from dashboard.services.trends import WEEKS, weekly_cost_per_1k
 from dashboard.tables import UNKNOWN, FleetTable, Row, money, number, percent, source_marker
+from dashboard.tables.alerts import pct, period_label
 from dashboard.tables.recommendations import RecRow
 from dashboard.views import fleet as fleet_page
 from dashboard.views.fleet import midnight
@@ -30,6 +32,7 @@ from dashboard.views.recommendations import totals_line
 
 DAILY_SPEND_DAYS = 14
 TOP = 5
+OPEN_ALERTS = 10
 CENT = Decimal("0.005")  # a daily change that rounds to 0.00 is not a move
 
 
@@ -197,6 +200,11 @@ def team_dashboard(request, slug):
         recommendation_totals=[totals_line(t) for t in open_savings(recommendations)],
         recommendations_url=f"{reverse('recommendations')}?{urlencode({'team': team.slug})}",
         weekly=weekly_context(ids, today, currency),
+        open_alerts=[
+            {"alert": a, "ratio": pct(a.ratio), "period": period_label(a.period_start, a.period_end)}
+            for a in firing_for_team(team, OPEN_ALERTS)
+        ],
+        alerts_url=f"{reverse('alerts')}?{urlencode({'team': team.slug, 'state': 'firing'})}",
     )
     return render(request, "team/detail.html", context)
 

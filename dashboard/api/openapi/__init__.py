@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of /api/v1/, as data. The tests validate this document and every response
 the API gives against it, so a field added to a view without a line here fails them (objects here do not
-allow unlisted properties). Building blocks are in parts.py; recommendations and quotas in insights.py."""
+allow unlisted properties). Building blocks are in parts.py; recommendations and quotas in insights.py;
+alerts and budget rules in alerts.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.http import JsonResponse
 
 from collectors.catalogue import METRICS
 from dashboard.api.http import api_view
-from dashboard.api.openapi import insights
+from dashboard.api.openapi import alerts, insights
 from dashboard.api.openapi.parts import (
     COST_SOURCE_LIST,
     COUNT,
@@ -341,6 +342,7 @@ RESPONSES = {
 }
 SCHEMAS.update(RESPONSES)
 SCHEMAS.update(insights.SCHEMAS)
+SCHEMAS.update(alerts.SCHEMAS)
 
 
 PARAMETERS = {
@@ -415,6 +417,7 @@ PATHS = {
         params=[{"$ref": "#/components/parameters/slug"}, *RANGE_PARAMS], errors=("400", "404"),
     ),
     **insights.PATHS,
+    **alerts.PATHS,
     "/freshness": operation("getFreshness", "When each source was last collected, and what is failing",
                        "FreshnessResponse", errors=()),
     "/openapi.json": {
