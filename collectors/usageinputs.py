@@ -128,28 +128,52 @@ def usage_so_far(
     endpoints: list[Endpoint], day: date, until: datetime
 ) -> tuple[dict[int, list[VariantUsage]], datetime | None]:
     """Usage of the day still in progress, for an estimate of today's spend before Cost Explorer has it:
-    instances count up to `until`, serverless usage is what the stored metrics hold so far. Returns
-    endpoint pk -> its variants' usage, and the time the serverless metrics reach (the oldest cursor
-    end among them; None when no serverless variant counts)."""
+    instances count up to `until`, each shape for the part of the day it was in effect (an upsize at
+    22:00 counts from 22:00); serverless usage is what the stored metrics hold so far, at the current
+    shape. Returns endpoint pk -> its variants' usage, and the time the serverless metrics reach (the
+    oldest cursor end among them; None when no serverless variant counts)."""
     start, end = day_bounds(day)
     until = min(until, end)
     variants = [v for e in endpoints for v in e.variants.all()]
     usage = daily_usage([v.pk for v in variants], day, day + timedelta(days=1))
     cursors = {c.variant_id: c for c in MetricCursor.objects.filter(variant__in=variants)}
+    changes: dict[int, list[EndpointEvent]] = {}
+    for event in EndpointEvent.objects.filter(
+        endpoint__in=endpoints, kind=EndpointEvent.Kind.CHANGED, at__gte=start, at__lt=until
+    ).order_by("at"):
+        changes.setdefault(event.endpoint_id, []).append(event)
     through: datetime | None = None
     out: dict[int, list[VariantUsage]] = {}
     for endpoint in endpoints:
         parts = []
         for v in endpoint.variants.all():
             born, gone = variant_lifetime(endpoint, v)
-            seconds = int(max(0.0, (min(until, gone or until) - max(start, born)).total_seconds()))
-            if not seconds:
-                continue
             shape = shape_on(v, day, [])
             if shape["kind"] == "serverless":
-                reach = getattr(cursors.get(v.pk), "collected_until", None) or start
-                through = reach if through is None else min(through, reach)
-            parts.append(_usage(v, shape, seconds, usage.get((v.pk, day))))
+                seconds = _seconds(max(start, born), min(until, gone or until))
+                if seconds:
+                    reach = getattr(cursors.get(v.pk), "collected_until", None) or start
+                    through = reach if through is None else min(through, reach)
+                    parts.append(_usage(v, shape, seconds, usage.get((v.pk, day))))
+                continue
+            for seg_start, seg_end, seg_shape in _segments(
+                v, shape, changes.get(endpoint.pk, []), start, until
+            ):
+                seconds = _seconds(max(seg_start, born), min(seg_end, gone or seg_end))
+                if seconds and seg_shape.get("kind") == "instance":
+                    parts.append(_usage(v, seg_shape, seconds, None))
         if parts:
             out[endpoint.pk] = parts
     return out, through
+
+
+def _seconds(start: datetime, end: datetime) -> int:
+    return int(max(0.0, (end - start).total_seconds()))
+
+
+def _segments(variant, current: dict, events: list[EndpointEvent], start: datetime, until: datetime):
+    """(from, to, shape) over [start, until): each change's "before" shape up to the change, then the
+    current shape."""
+    bounds = [start, *(e.at for e in events), until]
+    shapes = [e.detail.get("before", {}).get(variant.name) for e in events] + [current]
+    return [(bounds[i], bounds[i + 1], shapes[i] or {}) for i in range(len(shapes))]

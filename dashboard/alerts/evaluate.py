@@ -1,8 +1,9 @@
 """Budget evaluation: each enabled rule's scopes, their spend against the forecast, alerts raised and
 recovered, and the notifications queued for them (the outbox; dashboard/alerts/delivery.py sends).
 
-For a scope and period, with `rate` the expected daily spend (the forecast frozen at the period's first
-evaluation, see ForecastBaseline, or a fixed budget / days in the period):
+For a scope and period, with `rate` the expected daily spend as forecast at the period start (teams and
+endpoints: the median daily cost of the 28 days before it; accounts: Cost Explorer's forecast frozen at
+the period's first evaluation, see ForecastBaseline; or a fixed budget / days in the period):
 - to date: actual spend from the period start (or the scope's first costed day, if later) to now,
   today included as an estimate so far, against rate x elapsed days;
 - projected: actual + the mean daily spend of the last ALERT_RUN_RATE_DAYS complete days x the days
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
+from collectors.attribution import HISTORY_DAYS, MIN_HISTORY_DAYS
 from collectors.aws.costexplorer import next_month_start
 from collectors.costs import current_prices
 from dashboard.alerts.spend import Ledger, SpendBook, load_spend
@@ -69,6 +71,7 @@ class Outcome:
     evaluated: int = 0
     raised: int = 0
     recovered: int = 0
+    ended: int = 0
     queued: int = 0
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -110,6 +113,10 @@ def evaluate(now: datetime, *, rule_ids: list[int] | None = None) -> Outcome:
             rules = rules.filter(pk__in=rule_ids)
         rules = list(rules.prefetch_related("channels"))
         outcome.rules = len(rules)
+        # A period that ended while its alert was firing: no longer firing, and not a recovery either.
+        outcome.ended = Alert.objects.filter(state=Alert.State.FIRING, period_end__lte=now.date()).update(
+            state=Alert.State.ENDED
+        )
         if not rules:
             return outcome
         _Evaluation(now, rules, outcome).run()
@@ -121,7 +128,8 @@ class _Evaluation:
         self.now, self.today, self.rules, self.outcome = now, now.date(), rules, outcome
         starts = [period_bounds(r.period, self.today)[0] for r in rules]
         run_rate_start = self.today - timedelta(days=settings.ALERT_RUN_RATE_DAYS)
-        self.start = min([*starts, run_rate_start])
+        # From the earliest period start's pre-period history (the forecast as made at its start).
+        self.start = min([*(d - timedelta(days=HISTORY_DAYS) for d in starts), run_rate_start])
         self.endpoints = list(
             Endpoint.objects.filter(Q(deleted_at=None) | Q(deleted_at__date__gte=self.start))
             .select_related("account", "team")
@@ -138,6 +146,8 @@ class _Evaluation:
             (b.scope, b.scope_id, b.period, b.period_start): b
             for b in ForecastBaseline.objects.filter(period_start__in=set(starts))
         }
+        # The fleet is the enabled accounts: a disabled one no longer reports and must not block it.
+        self.enabled_accounts = set(AwsAccount.objects.filter(enabled=True).values_list("pk", flat=True))
         self.alerts: dict[tuple, dict[Decimal, Alert]] = defaultdict(dict)
         for alert in Alert.objects.filter(rule__in=rules, period_start__in=set(starts)):
             key = (alert.rule_id, alert.scope, alert.scope_id, alert.period_start)
@@ -189,7 +199,7 @@ class _Evaluation:
         parts = (
             [self.book.endpoints[e] for e in target.endpoint_ids if e in self.book.endpoints]
             if target.scope == S.TEAM
-            else list(self.book.accounts.values())
+            else [a for pk, a in self.book.accounts.items() if pk in self.enabled_accounts]
         )
         merged = Ledger()
         for part in parts:
@@ -204,7 +214,8 @@ class _Evaluation:
         if target.scope == S.ACCOUNT:
             return self.book.account_history_from.get(target.scope_id)
         if target.scope == S.FLEET:
-            return min(self.book.account_history_from.values(), default=None)
+            firsts = [d for pk, d in self.book.account_history_from.items() if pk in self.enabled_accounts]
+            return min(firsts, default=None)
         firsts = [self.book.history_from[e] for e in target.endpoint_ids if e in self.book.history_from]
         return min(firsts, default=None)
 
@@ -212,9 +223,38 @@ class _Evaluation:
     def rate(self, rule: BudgetRule, target: Target, start: date, end: date) -> Rate | str:
         if rule.basis == BudgetRule.Basis.FIXED:
             return Rate(rule.amount / Decimal((end - start).days), rule.currency, "fixed budget", start)
-        return self.frozen_rate(target, rule.period, start)
+        if target.scope in (BudgetRule.Scope.ACCOUNT, BudgetRule.Scope.FLEET):
+            return self.frozen_rate(target, rule.period, start)
+        return self.history_rate(target, start)
+
+    def history_rate(self, target: Target, start: date) -> Rate | str:
+        """A team's or endpoint's expected daily spend as the project forecasts it (median of the last
+        28 complete days), made as of the period start: from the days before it, so nothing spent in
+        the period moves it, and recomputed from stored rows each time, so costs that arrive late (an
+        account collected after another) correct it. A scope with under 7 days of history before the
+        period uses its current forecast's rate instead, and says so."""
+        history_from = self.history_from(target)
+        if history_from is None:
+            return "no cost history"
+        ledger = self.ledger(target)
+        before = [start - timedelta(days=i) for i in range(1, HISTORY_DAYS + 1)]
+        days = [d for d in before if d >= history_from]
+        if len(days) >= MIN_HISTORY_DAYS:
+            if len(self.book.currencies) > 1:
+                return f"costs in several currencies: {', '.join(sorted(self.book.currencies))}"
+            currency = next(iter(self.book.currencies), "USD")
+            rate = statistics.median([ledger.days.get(d, Decimal(0)) for d in days])
+            return Rate(rate, currency, f"median of the {len(days)} days before {start}", history_from)
+        live = self.forecast_rate(target)
+        if isinstance(live, str):
+            return live
+        method = f"{live.method} as of today (under {MIN_HISTORY_DAYS} days of history before {start})"
+        return Rate(live.daily, live.currency, method, history_from)
 
     def frozen_rate(self, target: Target, period: str, start: date) -> Rate | str:
+        """An account's (or the fleet's) rate from Cost Explorer's forecast, frozen at the period's
+        first evaluation: Cost Explorer's model learns from recent spend, so a later forecast would
+        absorb a runaway."""
         key = (target.scope, target.scope_id, period, start)
         row = self.baselines.get(key)
         if row is None:
@@ -245,7 +285,7 @@ class _Evaluation:
             return "no cost history"
         if target.scope == BudgetRule.Scope.FLEET:
             rates = []
-            for account_pk in self.book.accounts:
+            for account_pk in sorted(set(self.book.accounts) & self.enabled_accounts):
                 part = self.forecast_rate(Target(BudgetRule.Scope.ACCOUNT, account_pk, ""))
                 if isinstance(part, str):
                     return f"account {account_pk}: {part}"
@@ -279,6 +319,11 @@ class _Evaluation:
             return
         if rate.daily <= 0:
             self.outcome.skipped.append(f"{rule.name} / {target.label}: the forecast is zero")
+            return
+        if self.book.currencies - {rate.currency}:
+            spent = ", ".join(sorted(self.book.currencies))
+            why = f"spend is in {spent}, the forecast or budget in {rate.currency}"
+            self.outcome.skipped.append(f"{rule.name} / {target.label}: {why}")
             return
         figures = self.figures(rule, target, rate, start, end)
         if figures is None:
@@ -375,15 +420,26 @@ class _Evaluation:
         alert.save(update_fields=fields)
 
     def queue(self, rule: BudgetRule, alert: Alert, event: str) -> None:
+        """One message per channel, unless the channel already has this event for the same scope,
+        threshold and period through another rule (the default "each endpoint" rule and a team's own
+        rule may both cover an endpoint: its owners hear it once)."""
         channels = {c.pk: c for c in rule.channels.all() if c.enabled}
         for channel in self.team_channels.get(alert.team_id, []) if alert.team_id else []:
             channels[channel.pk] = channel
+        told = set(
+            Notification.objects.filter(
+                channel__in=list(channels), event=event, alert__scope=alert.scope,
+                alert__scope_id=alert.scope_id, alert__threshold=alert.threshold,
+                alert__period_start=alert.period_start,
+            ).values_list("channel_id", flat=True)
+        )  # fmt: skip
         rows = [
             Notification(alert=alert, channel=c, event=event, next_attempt_at=self.now, created_at=self.now)
-            for c in channels.values()
+            for pk, c in channels.items()
+            if pk not in told
         ]
-        created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
-        self.outcome.queued += len(created)
+        Notification.objects.bulk_create(rows)
+        self.outcome.queued += len(rows)
 
     # --- why ---------------------------------------------------------------------------------------
     def contributors(self, rule: BudgetRule, target: Target, start: date) -> list[dict]:
@@ -395,7 +451,7 @@ class _Evaluation:
             if endpoint is None or ledger is None:
                 continue
             own = Target(BudgetRule.Scope.ENDPOINT, pk, "", endpoint_ids=(pk,))
-            rate = self.frozen_rate(own, rule.period, start)
+            rate = self.history_rate(own, start)
             counted_from = max(start, rate.history_from) if isinstance(rate, Rate) else start
             actual = ledger.total(counted_from, self.today)
             expected = (

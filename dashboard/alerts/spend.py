@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.contrib.postgres.aggregates import BoolOr
 from django.db.models import Min, Sum
 
 from collectors.attribution import estimate_costs, estimate_endpoint
 from collectors.costmodel import EndpointRef, Prices
 from collectors.usageinputs import usage_inputs, usage_so_far
-from dashboard.models import DailyCost, Endpoint
+from dashboard.models import DailyCost, Endpoint, EndpointCost
 from dashboard.services.costs import best_costs
 
 ZERO = Decimal(0)
@@ -73,27 +74,35 @@ def load_spend(
     ids = [e.pk for e in endpoints]
     ledgers: dict[int, Ledger] = defaultdict(Ledger)
     currencies: set[str] = set()
-    last_costed: dict[int, date] = {}  # account pk -> newest day with stored endpoint cost
+    provisional = []
     for cost in best_costs(ids, start, today + timedelta(days=1)):
-        ledgers[cost.endpoint_id].add(cost.day, cost.amount, estimated=cost.source == "estimate")
         currencies.add(cost.currency)
+        if cost.source != "estimate" and cost.estimated:
+            provisional.append(cost)
+        else:
+            ledgers[cost.endpoint_id].add(cost.day, cost.amount, estimated=cost.source == "estimate")
+    _settle_provisional(provisional, ledgers)
     by_account: dict[int, list[Endpoint]] = defaultdict(list)
     for e in endpoints:
         by_account[e.account_id].append(e)
-        own = ledgers.get(e.pk)
-        if own is not None and own.days:
-            newest = max(own.days)
-            last_costed[e.account_id] = max(newest, last_costed.get(e.account_id, newest))
 
     through = None
-    for account_pk, members in by_account.items():
-        first_missing = last_costed.get(account_pk, start - timedelta(days=1)) + timedelta(days=1)
-        tail = [first_missing + timedelta(days=i) for i in range((today - first_missing).days)]
+    for members in by_account.values():
+        # Each endpoint's own missing days: after its newest stored cost (one endpoint's cost being in
+        # does not mean another's is: serverless days wait for their metrics).
+        first_missing = {}
+        for e in members:
+            own = ledgers.get(e.pk)
+            newest = max(own.days) if own is not None and own.days else start - timedelta(days=1)
+            first_missing[e.pk] = max(newest + timedelta(days=1), start)
+        earliest = min(first_missing.values(), default=today)
+        tail = [earliest + timedelta(days=i) for i in range((today - earliest).days)]
         refs = [EndpointRef(e.pk, e.account.account_id, e.region, e.name, e.arn, e.tags) for e in members]
         usage, _gaps = usage_inputs(members, tail, now)
         for cost in estimate_costs(refs, tail, usage, prices).costs:
-            ledgers[cost.endpoint_key].add(cost.day, cost.amount, estimated=True)
-            currencies.add(cost.currency)
+            if cost.day >= first_missing[cost.endpoint_key]:
+                ledgers[cost.endpoint_key].add(cost.day, cost.amount, estimated=True)
+                currencies.add(cost.currency)
         today_usage, reach = usage_so_far(members, today, now)
         if reach is not None:
             through = reach if through is None else min(through, reach)
@@ -121,25 +130,55 @@ def load_spend(
     )
 
 
+def _settle_provisional(provisional: list[EndpointCost], ledgers: dict[int, Ledger]) -> None:
+    """A billed figure Cost Explorer still calls estimated may hold only part of the day: the larger of
+    it and our usage estimate counts (and is marked estimated when ours is larger), so a day in
+    progress at AWS neither hides an overspend nor announces a false recovery."""
+    if not provisional:
+        return
+    ours = {
+        (c.endpoint_id, c.day): c.amount
+        for c in EndpointCost.objects.filter(
+            source=EndpointCost.Source.ESTIMATE,
+            endpoint_id__in={c.endpoint_id for c in provisional},
+            day__in={c.day for c in provisional},
+        )
+    }
+    for cost in provisional:
+        mine = ours.get((cost.endpoint_id, cost.day))
+        if mine is not None and mine > cost.amount:
+            ledgers[cost.endpoint_id].add(cost.day, mine, estimated=True)
+        else:
+            ledgers[cost.endpoint_id].add(cost.day, cost.amount, estimated=False)
+
+
 def _account_ledgers(by_account, ledgers, start: date, today: date, currencies: set[str]):
     """Cost Explorer's daily SageMaker cost per account; the days it has not reported yet are the sum of
     the account's endpoint spend (stored or estimated), marked estimated when any part of it is."""
     out: dict[int, Ledger] = {}
     reported: dict[int, dict[date, Decimal]] = defaultdict(dict)
+    partial: set[tuple[int, date]] = set()
     rows = (
         DailyCost.objects.filter(account_id__in=list(by_account), day__gte=start, day__lte=today)
         .values("account_id", "day", "currency")
-        .annotate(total=Sum("unblended"))
+        .annotate(total=Sum("unblended"), partial=BoolOr("estimated"))
     )
     for row in rows:
         reported[row["account_id"]][row["day"]] = row["total"]
         currencies.add(row["currency"])
+        if row["partial"]:
+            partial.add((row["account_id"], row["day"]))
     for account_pk, members in by_account.items():
         ledger = Ledger()
         known = reported.get(account_pk, {})
         last = max(known, default=start - timedelta(days=1))
         for day, amount in known.items():
-            ledger.add(day, amount, estimated=False)
+            # A day Cost Explorer has not finished: our endpoints' spend when that is larger.
+            ours = sum((ledgers[e.pk].days.get(day, ZERO) for e in members if e.pk in ledgers), ZERO)
+            if (account_pk, day) in partial and ours > amount:
+                ledger.add(day, ours, estimated=True)
+            else:
+                ledger.add(day, amount, estimated=False)
         for e in members:
             own = ledgers.get(e.pk)
             if own is None:

@@ -163,6 +163,7 @@ class Alert(models.Model):
     class State(models.TextChoices):
         FIRING = "firing"
         RECOVERED = "recovered"
+        ENDED = "ended", "period ended while firing"
 
     rule = models.ForeignKey(BudgetRule, null=True, on_delete=models.SET_NULL, related_name="alerts")
     rule_name = models.CharField(max_length=120)
@@ -266,9 +267,10 @@ class DeliveryAttempt(models.Model):
 
 
 class ForecastBaseline(models.Model):
-    """The forecast a period is judged against, frozen the first time it is evaluated: the expected
-    daily spend then (Cost Explorer's for accounts, the project's own for teams and endpoints). Later
-    forecasts learn from the overspend itself, so comparing with them would hide a runaway."""
+    """An account's Cost Explorer forecast for a period, frozen the first time the period is evaluated
+    (the expected daily spend then): Cost Explorer's later forecasts learn from the overspend itself,
+    so comparing with them would hide a runaway. Teams and endpoints need no frozen row: their rate is
+    recomputed from the stored costs before the period start (dashboard/alerts/evaluate.py)."""
 
     scope = models.CharField(max_length=16, choices=BudgetRule.Scope.choices)
     scope_id = models.BigIntegerField()

@@ -118,23 +118,31 @@ class Command(BaseCommand):
 
     def _kick_off_collection(self, *, history: bool) -> None:
         """Collect once at start-up rather than waiting for beat's first tick. A simulated fleet seen for
-        the first time also gets SIMULATED_HISTORY_DAYS of metrics, so charts and recommendations (which
-        need days of data) show at once instead of after three days."""
+        the first time also gets SIMULATED_HISTORY_DAYS of metrics, then its costs, so charts, recommendations
+        and budget alerts (which need days of data) show at once instead of after days."""
         from celery import chain
 
         from collectors.runtime import enabled_accounts
-        from collectors.tasks import collect_all_inventory, collect_inventory_task, collect_metrics_task
+        from collectors.tasks import (
+            collect_all_inventory,
+            collect_costs_task,
+            collect_inventory_task,
+            collect_metrics_task,
+        )
         from dashboard.models import MetricCursor
 
         if not history or MetricCursor.objects.exists():
             collect_all_inventory.delay()
             return
         for account in enabled_accounts():
+            steps = []
             for region in account.regions:
-                chain(
+                steps += [
                     collect_inventory_task.si(account.pk, region),
                     collect_metrics_task.si(account.pk, region, SIMULATED_HISTORY_DAYS * 24),
-                ).delay()
+                ]
+            # Costs last: their estimates read the metrics; forecasts and budget alerts follow.
+            chain(*steps, collect_costs_task.si(account.pk)).delay()
 
     def _first_run_admin(self) -> None:
         User = get_user_model()

@@ -16,6 +16,7 @@ from dashboard.models import (
     AwsAccount,
     BudgetRule,
     CostForecast,
+    DailyCost,
     Endpoint,
     EndpointCost,
     ForecastBaseline,
@@ -115,18 +116,17 @@ def test_exactly_150_percent_is_not_more_than_150(endpoint):
 
 def test_on_the_first_day_of_a_month_the_previous_months_spend_does_not_count(endpoint):
     now = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
-    spend(endpoint, date(2026, 10, 1), date(2026, 12, 1), RATE * 3)  # November was expensive
-    forecast("endpoint", endpoint.pk, date(2026, 12, 1))
+    spend(endpoint, date(2026, 10, 1), date(2026, 11, 28), RATE)
+    spend(endpoint, date(2026, 11, 28), date(2026, 12, 1), RATE * 3)  # a runaway in November's last days
     endpoint_rule(endpoint)
     outcome = evaluate(now)
     assert outcome.evaluated == 1
-    # Nothing of December is known (no usage stored): actual 0 against a quarter day's forecast; the
-    # projection runs at the last three days' rate, 3 x RATE: 300%.
-    assert not Alert.objects.filter(figures__crossed__contains=["actual"]).exists()
+    # Nothing of December is known yet (no usage stored): actual 0 against a quarter day's forecast; the
+    # projection runs at the last three days' rate, 3 x RATE: about 300%.
     alert = Alert.objects.get()
     assert alert.period_start == date(2026, 12, 1) and alert.period_end == date(2027, 1, 1)
-    assert alert.figures["actual"] == "0.0000"
-    assert alert.figures["crossed"] == ["projected"]
+    assert alert.figures["actual"] == "0.0000" and alert.figures["crossed"] == ["projected"]
+    assert Decimal(alert.figures["daily_forecast"]) == RATE  # the median of November's 28 last days
     assert Decimal(alert.figures["run_rate"]) == RATE * 3
 
 
@@ -147,7 +147,8 @@ def test_on_the_last_day_of_a_month_the_projection_is_nearly_the_actual(endpoint
 
 
 def test_a_missing_forecast_is_not_evaluated_and_says_why(endpoint):
-    spend(endpoint, date(2026, 10, 1), MIDMONTH.date(), RATE * 5)
+    # Five days of history in all: too young for a forecast of its own, and none stored.
+    spend(endpoint, MIDMONTH.date() - timedelta(days=5), MIDMONTH.date(), RATE * 5)
     endpoint_rule(endpoint)
     outcome = evaluate(MIDMONTH)
     assert outcome.evaluated == 0
@@ -155,25 +156,59 @@ def test_a_missing_forecast_is_not_evaluated_and_says_why(endpoint):
     assert any("no forecast" in s for s in outcome.skipped)
 
 
+def test_a_young_endpoint_is_judged_against_its_current_forecast_and_says_so(endpoint):
+    spend(endpoint, MIDMONTH.date() - timedelta(days=5), MIDMONTH.date(), RATE * 2)
+    forecast("endpoint", endpoint.pk, date(2026, 11, 1))
+    endpoint_rule(endpoint)
+    evaluate(MIDMONTH)
+    alert = Alert.objects.get()
+    assert alert.figures["ratio"] == "200.00" and "under 7 days of history" in alert.figures["basis_label"]
+
+
 def test_a_forecast_of_zero_is_not_evaluated(endpoint):
-    spend(endpoint, date(2026, 10, 1), MIDMONTH.date(), RATE)
-    forecast("endpoint", endpoint.pk, date(2026, 11, 1), rate=Decimal(0))
+    spend(endpoint, date(2026, 10, 1), date(2026, 11, 1), Decimal(0))  # idle all October
+    spend(endpoint, date(2026, 11, 1), MIDMONTH.date(), RATE)
     endpoint_rule(endpoint)
     outcome = evaluate(MIDMONTH)
     assert outcome.evaluated == 0 and not Alert.objects.exists()
     assert any("forecast is zero" in s for s in outcome.skipped)
 
 
-def test_the_forecast_is_frozen_at_the_first_evaluation_of_the_period(endpoint):
+def test_the_forecast_is_the_one_made_at_the_period_start(endpoint):
     setup_month(endpoint, MIDMONTH, Decimal("1.6"))
     endpoint_rule(endpoint)
-    evaluate(MIDMONTH)
-    # A later forecast that learnt from the overspend does not move the goalposts.
+    # The stored forecast has learnt from the overspend; the rule still compares with October's level.
     CostForecast.objects.filter(scope="endpoint").update(daily=[["2026-11-12", "16"]])
+    evaluate(MIDMONTH)
+    alert = Alert.objects.get()
+    assert Decimal(alert.figures["daily_forecast"]) == RATE and alert.figures["ratio"] == "160.00"
+    assert "median of the 28 days before 2026-11-01" in alert.figures["basis_label"]
+
+
+def test_an_account_is_judged_against_cost_explorers_forecast_frozen_at_first_sight(endpoint):
+    account = endpoint.account
+    for day in range(1, 11):
+        DailyCost.objects.create(
+            account=account, region="us-east-1", usage_type="USE1-ServerlessInf:Mem-2GB",
+            day=date(2026, 11, day), unblended=RATE * 2, amortized=RATE * 2, currency="USD",
+            estimated=False, fetched_at=LONG_AGO,
+        )  # fmt: skip
+    CostForecast.objects.create(
+        scope="account", scope_id=account.pk, month=date(2026, 11, 1), amount=RATE * 30, currency="USD",
+        method="cost-explorer", daily=[["2026-11-11", str(RATE)], ["2026-11-12", str(RATE)]],
+        computed_at=LONG_AGO,
+    )  # fmt: skip
+    BudgetRule.objects.create(name="each account", scope="account")
+    evaluate(MIDMONTH)
+    # Cost Explorer's next forecast has learnt from the overspend: the frozen one still counts.
+    CostForecast.objects.filter(scope="account").update(daily=[["2026-11-12", "20"]])
     evaluate(MIDMONTH + timedelta(hours=1))
-    baseline = ForecastBaseline.objects.get(scope="endpoint", scope_id=endpoint.pk)
-    assert baseline.daily_rate == RATE and baseline.period_start == date(2026, 11, 1)
-    assert Alert.objects.get().state == Alert.State.FIRING
+    baseline = ForecastBaseline.objects.get(scope="account", scope_id=account.pk)
+    assert (baseline.daily_rate, baseline.method) == (RATE, "cost-explorer")
+    alert = Alert.objects.get()
+    # 200 spent against 10 a day for 10 days and one hour.
+    assert alert.figures["actual"] == "200.0000" and alert.figures["ratio"] == "199.17"
+    assert alert.figures["basis_label"].startswith("Cost Explorer forecast")
 
 
 def test_each_threshold_raises_its_own_alert_once(endpoint):
@@ -288,3 +323,71 @@ def test_a_new_installation_compares_each_account_team_and_endpoint_with_150_per
         (scope, None, None, None, "forecast", "month") for scope in ("account", "endpoint", "team")
     ]
     assert all(r.thresholds == [Decimal("150")] and r.enabled for r in rules)
+
+
+def test_an_alert_still_firing_when_its_period_ends_is_marked_ended_without_a_message(endpoint):
+    setup_month(endpoint, MIDMONTH, Decimal("2"))
+    rule = endpoint_rule(endpoint)
+    rule.channels.add(NotificationChannel.objects.create(name="m", kind="email", email_to=["a@x.com"]))
+    evaluate(MIDMONTH)
+    outcome = evaluate(datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
+    assert outcome.ended == 1
+    assert Alert.objects.get(period_start=date(2026, 11, 1)).state == Alert.State.ENDED
+    assert list(Notification.objects.values_list("event", flat=True)) == ["raised"]
+
+
+def test_two_rules_covering_one_endpoint_tell_its_team_once(endpoint, team):
+    setup_month(endpoint, MIDMONTH, Decimal("2"))
+    channel = NotificationChannel.objects.create(name="m", kind="email", team=team, email_to=["a@x.com"])
+    BudgetRule.objects.create(name="each endpoint", scope="endpoint")
+    BudgetRule.objects.create(name="search endpoints", scope="endpoint", team=team)
+    outcome = evaluate(MIDMONTH)
+    assert outcome.raised == 2 and outcome.queued == 1  # two rules' alerts, one message
+    assert Notification.objects.filter(channel=channel).count() == 1
+
+
+def test_a_fixed_budget_in_another_currency_than_the_spend_is_not_compared(endpoint):
+    spend(endpoint, date(2026, 11, 1), MIDMONTH.date(), Decimal("16"))
+    endpoint_rule(endpoint, basis="fixed", amount=Decimal("300"), currency="EUR")
+    outcome = evaluate(MIDMONTH)
+    assert not Alert.objects.exists()
+    assert any("spend is in USD, the forecast or budget in EUR" in s for s in outcome.skipped)
+
+
+def test_a_partial_cost_explorer_day_counts_at_our_usage_estimate_when_that_is_larger(endpoint):
+    setup_month(endpoint, MIDMONTH, Decimal("1.6"))
+    yesterday = MIDMONTH.date() - timedelta(days=1)
+    # Cost Explorer has 4 of yesterday so far (estimated); our usage x price estimate says 16.
+    EndpointCost.objects.filter(day=yesterday).update(amount=Decimal(4), estimated=True)
+    EndpointCost.objects.create(
+        endpoint=endpoint, day=yesterday, source="estimate", amount=Decimal(16), currency="USD",
+        estimated=True, computed_at=LONG_AGO,
+    )  # fmt: skip
+    endpoint_rule(endpoint)
+    evaluate(MIDMONTH)
+    alert = Alert.objects.get()
+    assert alert.figures["actual"] == "160.0000" and alert.figures["estimated"] == "16.0000"
+
+
+def test_todays_estimate_counts_each_instance_shape_for_the_part_of_the_day_it_ran(endpoint):
+    from collectors.costs import current_prices
+    from dashboard.models import EndpointEvent
+
+    # An instance endpoint scaled from 1 to 10 instances at 22:00; it is 22:30.
+    now = datetime(2026, 11, 11, 22, 30, tzinfo=UTC)
+    variant = endpoint.variants.get()
+    variant.kind, variant.instance_type_id, variant.current_instance_count = "instance", "ml.g5.xlarge", 10
+    variant.memory_mb = variant.max_concurrency = None
+    variant.save()
+    EndpointEvent.objects.create(
+        endpoint=endpoint, at=datetime(2026, 11, 11, 22, 0, tzinfo=UTC), kind="changed",
+        detail={"before": {"AllTraffic": {"kind": "instance", "instance_type": "ml.g5.xlarge",
+                                          "desired_instance_count": 1}}},
+    )  # fmt: skip
+    spend(endpoint, date(2026, 11, 1), now.date(), Decimal(0))  # billed so far: only today is estimated
+    endpoint_rule(endpoint, basis="fixed", amount=Decimal("0.01"))  # any spend alerts: we read its figures
+    evaluate(now)
+    hourly = current_prices().instance_hourly["ml.g5.xlarge"]
+    todays = hourly * 22 + hourly * 10 / 2  # 22 hours of one instance, half an hour of ten
+    figures = Alert.objects.get().figures
+    assert Decimal(figures["estimated"]) == Decimal(figures["actual"]) == todays.quantize(Decimal("0.0001"))
