@@ -228,28 +228,33 @@ class _Evaluation:
         return self.history_rate(target, start)
 
     def history_rate(self, target: Target, start: date) -> Rate | str:
-        """A team's or endpoint's expected daily spend as the project forecasts it (median of the last
-        28 complete days), made as of the period start: from the days before it, so nothing spent in
-        the period moves it, and recomputed from stored rows each time, so costs that arrive late (an
-        account collected after another) correct it. A scope with under 7 days of history before the
-        period uses its current forecast's rate instead, and says so."""
-        history_from = self.history_from(target)
-        if history_from is None:
-            return "no cost history"
+        """A team's or endpoint's expected daily spend by the project's forecasting method (median of up
+        to 28 complete days), applied to the same spend the evaluation counts (stored costs and usage
+        estimates), so actual and forecast always cover the same endpoints and sources:
+        - from the days before the period start, so nothing spent in the period moves it;
+        - for a scope with under 7 days before the period, from its last complete days (the median still
+          ignores a runaway on fewer than half of them), and the basis says so."""
         ledger = self.ledger(target)
+        firsts = [d for d in (self.history_from(target), ledger.first_day()) if d is not None]
+        if not firsts:
+            return "no forecast: no cost history"
+        first = min(firsts)
+        if len(self.book.currencies) > 1:
+            return f"costs in several currencies: {', '.join(sorted(self.book.currencies))}"
+        currency = next(iter(self.book.currencies), "USD")
         before = [start - timedelta(days=i) for i in range(1, HISTORY_DAYS + 1)]
-        days = [d for d in before if d >= history_from]
-        if len(days) >= MIN_HISTORY_DAYS:
-            if len(self.book.currencies) > 1:
-                return f"costs in several currencies: {', '.join(sorted(self.book.currencies))}"
-            currency = next(iter(self.book.currencies), "USD")
-            rate = statistics.median([ledger.days.get(d, Decimal(0)) for d in days])
-            return Rate(rate, currency, f"median of the {len(days)} days before {start}", history_from)
-        live = self.forecast_rate(target)
-        if isinstance(live, str):
-            return live
-        method = f"{live.method} as of today (under {MIN_HISTORY_DAYS} days of history before {start})"
-        return Rate(live.daily, live.currency, method, history_from)
+        days = [d for d in before if d >= first]
+        method = f"median of the {len(days)} days before {start}"
+        if len(days) < MIN_HISTORY_DAYS:
+            recent = [self.today - timedelta(days=i) for i in range(1, HISTORY_DAYS + 1)]
+            days = [d for d in recent if d >= first]
+            if len(days) < MIN_HISTORY_DAYS:
+                return (
+                    f"no forecast yet: {len(days)} complete day(s) of cost history, {MIN_HISTORY_DAYS} needed"
+                )
+            method = f"median of the last {len(days)} complete days (under {MIN_HISTORY_DAYS} before {start})"
+        rate = statistics.median([ledger.days.get(d, Decimal(0)) for d in days])
+        return Rate(rate, currency, method, first)
 
     def frozen_rate(self, target: Target, period: str, start: date) -> Rate | str:
         """An account's (or the fleet's) rate from Cost Explorer's forecast, frozen at the period's

@@ -156,13 +156,16 @@ def test_a_missing_forecast_is_not_evaluated_and_says_why(endpoint):
     assert any("no forecast" in s for s in outcome.skipped)
 
 
-def test_a_young_endpoint_is_judged_against_its_current_forecast_and_says_so(endpoint):
-    spend(endpoint, MIDMONTH.date() - timedelta(days=5), MIDMONTH.date(), RATE * 2)
-    forecast("endpoint", endpoint.pk, date(2026, 11, 1))
+def test_a_young_endpoint_is_judged_against_the_median_of_its_own_days_and_says_so(endpoint):
+    # Costs since November 1st only: 7 normal days, then 3 days at three times the rate.
+    spend(endpoint, date(2026, 11, 1), date(2026, 11, 8), RATE)
+    spend(endpoint, date(2026, 11, 8), MIDMONTH.date(), RATE * 3)
     endpoint_rule(endpoint)
     evaluate(MIDMONTH)
     alert = Alert.objects.get()
-    assert alert.figures["ratio"] == "200.00" and "under 7 days of history" in alert.figures["basis_label"]
+    assert Decimal(alert.figures["daily_forecast"]) == RATE  # the median ignores the 3 expensive days
+    assert alert.figures["ratio"] == "160.00"
+    assert "median of the last 10 complete days (under 7 before 2026-11-01)" in alert.figures["basis_label"]
 
 
 def test_a_forecast_of_zero_is_not_evaluated(endpoint):
