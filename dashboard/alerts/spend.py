@@ -25,6 +25,10 @@ from dashboard.models import DailyCost, Endpoint, EndpointCost
 from dashboard.services.costs import best_costs
 
 ZERO = Decimal(0)
+# Cost Explorer lags by up to a day and costs are collected every few hours: only this many days before
+# today are estimated here. Older days without a stored cost are gaps the cost collector could not fill
+# (no metrics then); estimating some of them here would give a scope a history its forecast lacks.
+LAG_DAYS = timedelta(days=3)
 
 
 @dataclass
@@ -94,7 +98,7 @@ def load_spend(
         for e in members:
             own = ledgers.get(e.pk)
             newest = max(own.days) if own is not None and own.days else start - timedelta(days=1)
-            first_missing[e.pk] = max(newest + timedelta(days=1), start)
+            first_missing[e.pk] = max(newest + timedelta(days=1), start, today - LAG_DAYS)
         earliest = min(first_missing.values(), default=today)
         tail = [earliest + timedelta(days=i) for i in range((today - earliest).days)]
         refs = [EndpointRef(e.pk, e.account.account_id, e.region, e.name, e.arn, e.tags) for e in members]
