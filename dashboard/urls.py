@@ -7,6 +7,7 @@ from dashboard.views.endpoint import endpoint_detail
 from dashboard.views.fleet import fleet
 from dashboard.views.health import healthz
 from dashboard.views.recommendations import change_status, recommendations
+from dashboard.views.reports import report_download, reports
 from dashboard.views.team import team_dashboard
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("endpoints/<int:pk>/", endpoint_detail, name="endpoint"),
     path("recommendations/", recommendations, name="recommendations"),
     path("recommendations/<int:pk>/status/", change_status, name="recommendation-status"),
+    path("reports/", reports, name="reports"),
+    path("reports/<str:week>/download", report_download, name="report-download"),
     path("alerts/", alerts.alerts, name="alerts"),
     path("alerts/<int:pk>/", alerts.alert_detail, name="alert-detail"),
     path("alerts/rules/", alerts.rules, name="alert-rules"),

@@ -11,6 +11,7 @@ from dashboard.api.views.alerts import alert_detail, alert_list, budget_rule_lis
 from dashboard.api.views.endpoints import endpoint_costs, endpoint_detail, endpoint_list, endpoint_series
 from dashboard.api.views.insights import quota_list, recommendation_detail, recommendation_list
 from dashboard.api.views.overview import forecast_list, freshness_view, team_detail, team_list
+from dashboard.api.views.reports import report_download
 
 app_name = "api"
 
@@ -29,6 +30,7 @@ urlpatterns = [
     path("alerts", alert_list, name="alerts"),
     path("alerts/<str:pk>", alert_detail, name="alert"),
     path("budget-rules", budget_rule_list, name="budget-rules"),
+    path("reports/<str:week>", report_download, name="report"),
     path("openapi.json", openapi_json, name="openapi"),
     re_path(r"^(?P<path>.*)$", not_found),
 ]

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of /api/v1/, as data. The tests validate this document and every response
 the API gives against it, so a field added to a view without a line here fails them (objects here do not
 allow unlisted properties). Building blocks are in parts.py; recommendations and quotas in insights.py;
-alerts and budget rules in alerts.py."""
+alerts and budget rules in alerts.py; the weekly review download in reports.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.http import JsonResponse
 
 from collectors.catalogue import METRICS
 from dashboard.api.http import api_view
-from dashboard.api.openapi import alerts, insights
+from dashboard.api.openapi import alerts, insights, reports
 from dashboard.api.openapi.parts import (
     COST_SOURCE_LIST,
     COUNT,
@@ -361,6 +361,7 @@ RANGE_PARAMS = [{"$ref": f"#/components/parameters/{p}"} for p in ("range", "sta
 ERRORS = {
     "BadRequest": error_response("a bad query parameter or path id; `error` says which and why"),
     "Unauthorized": error_response("no session and no valid bearer token (unknown or revoked tokens too)"),
+    "Forbidden": error_response("the user may not have this: the fleet review is for FinOps admins"),
     "NotFound": error_response("no such object among those the user may see"),
     "MethodNotAllowed": error_response("any method but GET: the API is read-only"),
 }
@@ -418,6 +419,7 @@ PATHS = {
     ),
     **insights.PATHS,
     **alerts.PATHS,
+    **reports.PATHS,
     "/freshness": operation("getFreshness", "When each source was last collected, and what is failing",
                        "FreshnessResponse", errors=()),
     "/openapi.json": {
