@@ -194,6 +194,33 @@ ALERT_CLAIM_LEASE_SECONDS = env_int("ALERT_CLAIM_LEASE_SECONDS", 600, minimum=30
 ALERT_RUN_RATE_DAYS = env_int("ALERT_RUN_RATE_DAYS", 3, minimum=1, maximum=14)  # projection's daily rate
 ALERT_TOP_CONTRIBUTORS = env_int("ALERT_TOP_CONTRIBUTORS", 5, minimum=1, maximum=50)
 
+
+# --- Weekly FinOps review by email and Slack (dashboard/reports/delivery.py) ----------------------------
+def _check_addresses(name: str, addresses: list[str]) -> None:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ConfigError(f"{name}: {address!r} is not an email address") from None
+
+
+# Who receives the whole-fleet review, besides the FinOps email channels (channels without a team).
+FINOPS_REPORT_RECIPIENTS = env_list("FINOPS_REPORT_RECIPIENTS", [])
+_check_addresses("FINOPS_REPORT_RECIPIENTS", FINOPS_REPORT_RECIPIENTS)
+FINOPS_REPORT_FORMAT = env_str("FINOPS_REPORT_FORMAT", "xlsx").lower()  # the attachment: xlsx or csv (zip)
+if FINOPS_REPORT_FORMAT not in {"xlsx", "csv"}:
+    raise ConfigError(f"FINOPS_REPORT_FORMAT={FINOPS_REPORT_FORMAT!r} is not xlsx or csv")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FINOPS_REPORT_DAY = env_str("FINOPS_REPORT_DAY", "mon").lower()  # the review of the week before, UTC
+if FINOPS_REPORT_DAY not in _WEEKDAYS:
+    raise ConfigError(f"FINOPS_REPORT_DAY={FINOPS_REPORT_DAY!r} is not a weekday ({', '.join(_WEEKDAYS)})")
+FINOPS_REPORT_HOUR = env_int("FINOPS_REPORT_HOUR", 7, minimum=0, maximum=23)
+# A transient failure is tried again by the hourly retry run, at most this many attempts in all.
+FINOPS_REPORT_MAX_ATTEMPTS = env_int("FINOPS_REPORT_MAX_ATTEMPTS", 24, minimum=1, maximum=168)
+
 # --- Auth, i18n, static ------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -333,4 +360,11 @@ CELERY_BEAT_SCHEDULE = {
     "evaluate-budgets": {"task": "dashboard.tasks.evaluate_budgets", "schedule": crontab(minute=5)},
     # Retries with backoff: a pending message is due when its next_attempt_at has passed.
     "deliver-notifications": {"task": "dashboard.tasks.deliver_notifications", "schedule": 60.0},
+    # The weekly FinOps review of the last complete ISO week; the hourly run retries what failed for a
+    # transient reason (each row of the outbox is sent once, however often either runs).
+    "send-weekly-reviews": {
+        "task": "dashboard.tasks.send_weekly_reviews",
+        "schedule": crontab(minute=0, hour=FINOPS_REPORT_HOUR, day_of_week=FINOPS_REPORT_DAY),
+    },
+    "retry-weekly-reviews": {"task": "dashboard.tasks.retry_weekly_reviews", "schedule": crontab(minute=35)},
 }

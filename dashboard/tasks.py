@@ -9,6 +9,8 @@ from django.utils import timezone
 from dashboard.alerts.delivery import deliver_due
 from dashboard.alerts.evaluate import evaluate
 from dashboard.insights.engine import recompute
+from dashboard.reports import delivery as reviews
+from dashboard.reports.weeks import IsoWeek
 
 
 @shared_task(name="dashboard.tasks.recompute_insights")
@@ -51,3 +53,17 @@ def deliver_notifications() -> dict:
     """Send every due message of the outbox. Safe to run twice at once: each row is claimed by one
     worker with a conditional update before it is sent."""
     return deliver_due()  # each claim stamped with the time it is made
+
+
+@shared_task(name="dashboard.tasks.send_weekly_reviews")
+def send_weekly_reviews(week: str | None = None) -> dict:
+    """Email and post the weekly FinOps review of `week` ("2026-W47"; default the last complete week) to
+    every team's channels and the FinOps recipients. Safe to run twice, or twice at once: each recipient's
+    row of the outbox is claimed with a conditional update before it is sent."""
+    return reviews.send_weekly_reviews(IsoWeek.parse(week) if week else None)
+
+
+@shared_task(name="dashboard.tasks.retry_weekly_reviews")
+def retry_weekly_reviews() -> dict:
+    """Hourly: send again the reviews a transient failure (or a worker that died) left pending."""
+    return reviews.retry_weekly_reviews()

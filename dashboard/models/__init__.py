@@ -13,6 +13,7 @@ from dashboard.models.costs import CostForecast, DailyCost, EndpointCost
 from dashboard.models.endpoints import Endpoint, EndpointEvent, ProductionVariant
 from dashboard.models.insights import Recommendation
 from dashboard.models.metrics import MetricCursor, MetricPoint, MetricRollup, MetricSeries
+from dashboard.models.reports import ReportDelivery
 from dashboard.models.runs import CollectionRun
 from dashboard.models.summary import EndpointSummary
 from dashboard.models.teams import Team
@@ -40,5 +41,6 @@ __all__ = [
     "NotificationChannel",
     "ProductionVariant",
     "Recommendation",
+    "ReportDelivery",
     "Team",
 ]

@@ -26,6 +26,9 @@ class EmailTransport(Transport):
             connection=get_connection(fail_silently=False),  # timeout: settings.EMAIL_TIMEOUT
         )
         email.attach_alternative(message.html, "text/html")
+        # Alerts carry none; the weekly review (dashboard/reports/delivery.py) attaches its export.
+        for name, content, mimetype in getattr(message, "attachments", ()):
+            email.attach(name, content, mimetype)
         try:
             email.send()
         except smtplib.SMTPRecipientsRefused as exc:
