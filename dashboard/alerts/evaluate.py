@@ -78,6 +78,18 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Part:
+    actual: Decimal
+    expected: Decimal
+    projected: Decimal
+    period_forecast: Decimal
+    estimated: Decimal
+    run_rate: Decimal
+    counted_from: date
+    first_estimated: date | None
+
+
+@dataclass(frozen=True)
 class Rate:
     daily: Decimal
     currency: str
@@ -156,6 +168,7 @@ class _Evaluation:
         for channel in NotificationChannel.objects.filter(enabled=True, team__isnull=False):
             self.team_channels[channel.team_id].append(channel)
         self._causes: dict | None = None
+        self.members: dict[tuple[int, date], tuple[list, int]] = {}  # team, period start -> endpoints
 
     # --- scopes ----------------------------------------------------------------------------------
     def targets(self, rule: BudgetRule) -> list[Target]:
@@ -225,7 +238,38 @@ class _Evaluation:
             return Rate(rule.amount / Decimal((end - start).days), rule.currency, "fixed budget", start)
         if target.scope in (BudgetRule.Scope.ACCOUNT, BudgetRule.Scope.FLEET):
             return self.frozen_rate(target, rule.period, start)
+        if target.scope == BudgetRule.Scope.TEAM:
+            return self.team_rate(target, start)
         return self.history_rate(target, start)
+
+    def team_rate(self, target: Target, start: date) -> Rate | str:
+        """A team's forecast is the sum of its endpoints' (each from its own history), and its spend is
+        counted over the same endpoints: one whose costs have not been collected yet (another account's
+        cost run still to come) is left out of both rather than counted on one side only. An endpoint
+        created in the period is in, with a forecast of zero: its spend is all overshoot."""
+        members, skipped = [], 0
+        for pk in target.endpoint_ids:
+            own = self.history_rate(Target(BudgetRule.Scope.ENDPOINT, pk, "", endpoint_ids=(pk,)), start)
+            endpoint = self.by_pk[pk]
+            born = (endpoint.created_at or endpoint.first_seen).date()
+            if isinstance(own, Rate):
+                members.append((pk, own))
+            elif born >= start:
+                members.append((pk, Rate(Decimal(0), "", "new", born)))
+            else:
+                skipped += 1
+        if not members:
+            return "no endpoint of the team has a forecast yet"
+        currencies = {r.currency for _, r in members if r.currency}
+        if len(currencies) > 1:
+            return f"its endpoints are forecast in several currencies: {', '.join(sorted(currencies))}"
+        self.members[(target.scope_id, start)] = (members, skipped)
+        daily = sum((r.daily for _, r in members), Decimal(0))
+        first = min(r.history_from for _, r in members)
+        method = f"sum of {len(members)} endpoints' forecasts"
+        if skipped:
+            method += f"; {skipped} without cost history yet left out"
+        return Rate(daily, next(iter(currencies), "USD"), method, first)
 
     def history_rate(self, target: Target, start: date) -> Rate | str:
         """A team's or endpoint's expected daily spend by the project's forecasting method (median of up
@@ -346,28 +390,34 @@ class _Evaluation:
             self.settle(rule, target, threshold, start, end, crossed, top, figures, existing.get(threshold))
 
     def figures(self, rule: BudgetRule, target: Target, rate: Rate, start: date, end: date) -> dict | None:
-        counted_from = max(start, rate.history_from)
-        if counted_from > self.today:
-            return None
-        ledger = self.ledger(target)
-        elapsed = days_between(midnight(counted_from), self.now)
-        expected = rate.daily * elapsed
-        actual = ledger.total(counted_from, self.today)
-        estimated = ledger.estimated_total(counted_from, self.today)
-        period_forecast = rate.daily * (end - counted_from).days
-        n = settings.ALERT_RUN_RATE_DAYS
-        recent = [self.today - timedelta(days=i) for i in range(1, n + 1)]
-        recent = [d for d in recent if d >= rate.history_from]
-        run_rate = (
-            sum((ledger.days.get(d, Decimal(0)) for d in recent), Decimal(0)) / len(recent)
-            if recent
-            else actual / elapsed
+        composed = (
+            self.members.get((target.scope_id, start)) if target.scope == BudgetRule.Scope.TEAM else None
         )
-        remaining = max(Decimal(0), days_between(self.now, midnight(end)))
-        projected = actual + run_rate * remaining
+        if composed and rule.basis == BudgetRule.Basis.FORECAST:
+            parts = [
+                self.part(self.book.endpoints.get(pk) or Ledger(), r.daily, max(start, r.history_from),
+                          r.history_from, end)
+                for pk, r in composed[0]
+            ]  # fmt: skip
+        else:
+            parts = [
+                self.part(
+                    self.ledger(target), rate.daily, max(start, rate.history_from), rate.history_from, end
+                )
+            ]
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return None
+        actual = sum((p.actual for p in parts), Decimal(0))
+        expected = sum((p.expected for p in parts), Decimal(0))
+        projected = sum((p.projected for p in parts), Decimal(0))
+        period_forecast = sum((p.period_forecast for p in parts), Decimal(0))
+        estimated = sum((p.estimated for p in parts), Decimal(0))
+        run_rate = sum((p.run_rate for p in parts), Decimal(0))
+        counted_from = min(p.counted_from for p in parts)
+        first_estimated = min((p.first_estimated for p in parts if p.first_estimated), default=None)
         ratio = actual / expected * HUNDRED if expected > 0 else None
         projected_ratio = projected / period_forecast * HUNDRED if period_forecast > 0 else None
-        first_estimated = ledger.first_estimated(counted_from, self.today)
         return {
             "_ratio": ratio,
             "_projected_ratio": projected_ratio,
@@ -388,6 +438,32 @@ class _Evaluation:
             "metrics_through": self.book.metrics_through.isoformat() if self.book.metrics_through else None,
             "as_of": self.now.isoformat(),
         }
+
+    def part(self, ledger: Ledger, daily: Decimal, counted_from: date, history_from: date, end: date):
+        """One ledger's figures from `counted_from` to now at `daily` a day; None before it starts."""
+        if counted_from > self.today:
+            return None
+        elapsed = days_between(midnight(counted_from), self.now)
+        actual = ledger.total(counted_from, self.today)
+        n = settings.ALERT_RUN_RATE_DAYS
+        recent = [self.today - timedelta(days=i) for i in range(1, n + 1)]
+        recent = [d for d in recent if d >= history_from]
+        run_rate = (
+            sum((ledger.days.get(d, Decimal(0)) for d in recent), Decimal(0)) / len(recent)
+            if recent
+            else actual / elapsed
+        )
+        remaining = max(Decimal(0), days_between(self.now, midnight(end)))
+        return Part(
+            actual=actual,
+            expected=daily * elapsed,
+            projected=actual + run_rate * remaining,
+            period_forecast=daily * (end - counted_from).days,
+            estimated=ledger.estimated_total(counted_from, self.today),
+            run_rate=run_rate,
+            counted_from=counted_from,
+            first_estimated=ledger.first_estimated(counted_from, self.today),
+        )
 
     def settle(self, rule, target, threshold, start, end, crossed, top, figures, alert) -> None:
         public = {k: v for k, v in figures.items() if not k.startswith("_")}

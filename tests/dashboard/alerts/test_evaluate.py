@@ -394,3 +394,36 @@ def test_todays_estimate_counts_each_instance_shape_for_the_part_of_the_day_it_r
     todays = hourly * 22 + hourly * 10 / 2  # 22 hours of one instance, half an hour of ten
     figures = Alert.objects.get().figures
     assert Decimal(figures["estimated"]) == Decimal(figures["actual"]) == todays.quantize(Decimal("0.0001"))
+
+
+def test_a_team_endpoint_whose_costs_are_not_collected_yet_is_left_out_of_both_sides(endpoint, team):
+    setup_month(endpoint, MIDMONTH, Decimal("1"))  # on forecast
+    # A second endpoint of the team in another account whose cost run has not come yet: only the
+    # in-process estimate of its last days exists, so it has no history to be judged against.
+    other = Endpoint.objects.create(
+        account=AwsAccount.objects.create(account_id="222222222222", regions=["us-east-1"]),
+        region="us-east-1", name="rank", status="InService", team=team,
+        arn="arn:aws:sagemaker:us-east-1:222222222222:endpoint/rank",
+        created_at=LONG_AGO, first_seen=LONG_AGO, last_seen=LONG_AGO,
+    )  # fmt: skip
+    spend(other, MIDMONTH.date() - timedelta(days=3), MIDMONTH.date(), RATE * 50)
+    BudgetRule.objects.create(name="each team", scope="team")
+    outcome = evaluate(MIDMONTH)
+    assert outcome.evaluated == 1 and not Alert.objects.exists()
+
+
+def test_a_new_endpoint_counts_in_its_team_with_a_forecast_of_zero(endpoint, team):
+    setup_month(endpoint, MIDMONTH, Decimal("1"))
+    born = datetime(2026, 11, 8, tzinfo=UTC)
+    new = Endpoint.objects.create(
+        account=endpoint.account, region="us-east-1", name="new", status="InService", team=team,
+        arn="arn:aws:sagemaker:us-east-1:111111111111:endpoint/new",
+        created_at=born, first_seen=born, last_seen=born,
+    )  # fmt: skip
+    spend(new, date(2026, 11, 8), MIDMONTH.date(), RATE * 3)  # 90 over three days
+    BudgetRule.objects.create(name="each team", scope="team")
+    evaluate(MIDMONTH)
+    alert = Alert.objects.get()
+    assert alert.figures["actual"] == "190.0000" and alert.figures["expected"] == "100.0000"
+    top = alert.figures["contributors"][0]
+    assert (top["name"], top["cause"], top["overshoot"]) == ("new", "new", "90.0000")
