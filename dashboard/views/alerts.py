@@ -6,6 +6,8 @@ exist."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
 from django.contrib import messages
 from django.db.models import Count, Q
@@ -129,9 +131,20 @@ def figure_items(alert: Alert) -> list[tuple[str, str, str]]:
         ("crossed", "Crossed by", crossed_text(f.get("crossed"))),
         ("basis_label", "Compared with", f.get("basis_label") or ""),
         ("counted_from", "Counted from", f.get("counted_from") or ""),
-        ("as_of", "Figures as of", f.get("as_of") or ""),
+        ("as_of", "Figures as of", _utc_minute(f.get("as_of"))),
+        ("metrics_through", "Usage counted up to", _utc_minute(f.get("metrics_through"))),
     ]  # fmt: skip
     return [(key, label, text) for key, label, text in items if key in f]
+
+
+def _utc_minute(stamp: str | None) -> str:
+    """An ISO timestamp from the figures as "2026-11-22 19:10 UTC" (they are stored in UTC)."""
+    if not stamp:
+        return ""
+    try:
+        return f"{datetime.fromisoformat(stamp):%Y-%m-%d %H:%M} UTC"
+    except ValueError:
+        return stamp
 
 
 def contributors(alert: Alert) -> list[dict]:
