@@ -19,10 +19,10 @@ from django.db.models import Case, F, IntegerField, Q, Value, When
 from dashboard.models import Alert, Endpoint, Recommendation, Team
 from dashboard.reports.weeks import IsoWeek
 from dashboard.services.figures import endpoint_figures
+from dashboard.services.rows import load_rows
 from dashboard.tables import UNKNOWN, FleetTable, Row
 from dashboard.tables.alerts import AlertRow
 from dashboard.tables.recommendations import RecRow
-from dashboard.views.fleet import load_rows
 
 KINDS = ("text", "money", "int", "float", "percent", "date", "datetime")
 TOP_MOVERS = 10  # rows in the movers table; the headline keeps the first HEADLINE_MOVERS
