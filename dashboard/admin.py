@@ -16,6 +16,7 @@ from dashboard.models import (
     NotificationChannel,
     ProductionVariant,
     Recommendation,
+    ReportDelivery,
     Team,
 )
 
@@ -209,3 +210,13 @@ class ForecastBaselineAdmin(ReadOnlyAdmin):
     list_display = ["scope", "scope_id", "period", "period_start", "daily_rate", "currency", "method",
                     "made_at"]  # fmt: skip
     list_filter = ["scope", "period", "method"]
+
+
+@admin.register(ReportDelivery)
+class ReportDeliveryAdmin(ReadOnlyAdmin):
+    """The weekly review's deliveries: who got which week, and the last error of those that did not."""
+
+    list_display = ["week", "scope_label", "kind", "recipient", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["week", "status", "kind"]
+    search_fields = ["recipient", "scope_label"]
+    exclude = ["claim"]

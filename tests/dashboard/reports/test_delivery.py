@@ -508,3 +508,10 @@ def test_the_beat_schedule_sends_on_the_configured_day_and_hour():
     )
     weekly, hourly = "dashboard.tasks.send_weekly_reviews", "dashboard.tasks.retry_weekly_reviews"
     assert result.stdout.split() == [weekly, "[5]", "[18]", "[0]", hourly, "24"], result.stderr
+
+
+def test_the_weekly_deliveries_are_listed_read_only_in_the_admin(client, django_user_model):
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "correct horse battery")
+    client.force_login(root)
+    assert client.get("/admin/dashboard/reportdelivery/").status_code == 200
+    assert client.get("/admin/dashboard/reportdelivery/add/").status_code == 403
