@@ -165,8 +165,12 @@ class _Evaluation:
             key = (alert.rule_id, alert.scope, alert.scope_id, alert.period_start)
             self.alerts[key][alert.threshold] = alert
         self.team_channels: dict[int, list[NotificationChannel]] = defaultdict(list)
-        for channel in NotificationChannel.objects.filter(enabled=True, team__isnull=False):
-            self.team_channels[channel.team_id].append(channel)
+        self.finops_channels: list[NotificationChannel] = []
+        for channel in NotificationChannel.objects.filter(enabled=True):
+            if channel.team_id is None:
+                self.finops_channels.append(channel)
+            else:
+                self.team_channels[channel.team_id].append(channel)
         self._causes: dict | None = None
         self.members: dict[tuple[int, date], tuple[list, int]] = {}  # team, period start -> endpoints
 
@@ -505,7 +509,8 @@ class _Evaluation:
         threshold and period through another rule (the default "each endpoint" rule and a team's own
         rule may both cover an endpoint: its owners hear it once)."""
         channels = {c.pk: c for c in rule.channels.all() if c.enabled}
-        for channel in self.team_channels.get(alert.team_id, []) if alert.team_id else []:
+        # The owners hear it: the team's channels, or for an account or the fleet, FinOps's.
+        for channel in self.team_channels.get(alert.team_id, []) if alert.team_id else self.finops_channels:
             channels[channel.pk] = channel
         told = set(
             Notification.objects.filter(

@@ -155,8 +155,8 @@ class ChannelForm(forms.ModelForm):
         model = NotificationChannel
         fields = ["name", "kind", "team", "email_to", "webhook_url", "enabled"]
         help_texts = {
-            "team": "the team whose alerts it receives; none: a FinOps channel, notified by the rules "
-            "that name it",
+            "team": "the team whose alerts it receives; none: a FinOps channel, which receives the "
+            "account and fleet alerts and those of the rules that name it",
             "enabled": "re-enabling clears the reason delivery gave for disabling it",
         }
 

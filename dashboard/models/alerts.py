@@ -30,7 +30,8 @@ def default_thresholds() -> list[Decimal]:
 
 class NotificationChannel(models.Model):
     """Where alerts go. A team's channels receive every alert about the team and its endpoints; a
-    channel without a team (FinOps) receives the alerts of the rules that name it."""
+    channel without a team (FinOps) receives every alert without a team (account and fleet scopes: the
+    owners of an account's spend are FinOps) and the alerts of the rules that name it."""
 
     class Kind(models.TextChoices):
         EMAIL = "email", "Email"

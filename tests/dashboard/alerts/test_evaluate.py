@@ -427,3 +427,22 @@ def test_a_new_endpoint_counts_in_its_team_with_a_forecast_of_zero(endpoint, tea
     assert alert.figures["actual"] == "190.0000" and alert.figures["expected"] == "100.0000"
     top = alert.figures["contributors"][0]
     assert (top["name"], top["cause"], top["overshoot"]) == ("new", "new", "90.0000")
+
+
+def test_an_account_alert_goes_to_the_finops_channels_and_not_to_a_teams(endpoint, team):
+    account = endpoint.account
+    for day in range(1, 11):
+        DailyCost.objects.create(
+            account=account, region="us-east-1", usage_type="USE1-ServerlessInf:Mem-2GB",
+            day=date(2026, 11, day), unblended=RATE * 2, amortized=RATE * 2, currency="USD",
+            estimated=False, fetched_at=LONG_AGO,
+        )  # fmt: skip
+    CostForecast.objects.create(
+        scope="account", scope_id=account.pk, month=date(2026, 11, 1), amount=RATE * 30, currency="USD",
+        method="cost-explorer", daily=[["2026-11-11", str(RATE)]], computed_at=LONG_AGO,
+    )  # fmt: skip
+    finops = NotificationChannel.objects.create(name="finops", kind="email", email_to=["f@x.com"])
+    NotificationChannel.objects.create(name="search", kind="email", team=team, email_to=["s@x.com"])
+    BudgetRule.objects.create(name="each account", scope="account")  # names no channel, as by default
+    evaluate(MIDMONTH)
+    assert list(Notification.objects.values_list("channel", "event")) == [(finops.pk, "raised")]
