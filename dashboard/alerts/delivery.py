@@ -109,7 +109,6 @@ def requeue_stale(now: datetime) -> int:
 
 def _send(row: Notification, token: uuid.UUID, now: datetime) -> str:
     channel = row.channel
-    secrets = _secrets(channel)
     started = time.monotonic()
     error: TransportError | None = None
     result = None
@@ -122,10 +121,10 @@ def _send(row: Notification, token: uuid.UUID, now: datetime) -> str:
         log.error(
             "notification %s: unexpected error\n%s",
             row.pk,
-            _scrub("".join(traceback.format_exception(exc)), secrets, channel),
+            scrub("".join(traceback.format_exception(exc)), channel),
         )
     finished = now + timedelta(seconds=time.monotonic() - started)
-    text = _scrub(str(error), secrets, channel) if error else ""
+    text = scrub(str(error), channel) if error else ""
     fields, outcome = _outcome(row.attempts, error, text, now)
     with transaction.atomic():
         DeliveryAttempt.objects.create(
@@ -178,11 +177,11 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
     return max(retry_after or 0.0, delay)
 
 
-def _secrets(channel: NotificationChannel) -> list[str]:
+def secrets_of(channel: NotificationChannel | None) -> list[str]:
     """Strings that must never reach an error text or a log line: the webhook URL and its path (the
     secret part), the SMTP password."""
     found = [settings.EMAIL_HOST_PASSWORD]
-    if channel.secret:
+    if channel is not None and channel.secret:
         try:
             url = channel.webhook_url
         except SecretUnreadable:
@@ -191,7 +190,9 @@ def _secrets(channel: NotificationChannel) -> list[str]:
     return sorted((s for s in found if s and len(s) >= 4), key=len, reverse=True)
 
 
-def _scrub(text: str, secrets: list[str], channel: NotificationChannel) -> str:
-    for secret in secrets:
-        text = text.replace(secret, channel.secret_hint or "[secret]")
+def scrub(text: str, channel: NotificationChannel | None) -> str:
+    """`text` with every secret of `channel` (and the SMTP password) replaced by the channel's hint."""
+    hint = (channel.secret_hint if channel is not None else "") or "[secret]"
+    for secret in secrets_of(channel):
+        text = text.replace(secret, hint)
     return text

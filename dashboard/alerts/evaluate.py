@@ -153,7 +153,10 @@ class _Evaluation:
             history_start=self.today - timedelta(days=HISTORY_LOOKBACK_DAYS),
         )  # fmt: skip
         month = self.today.replace(day=1)
-        self.forecasts = {(f.scope, f.scope_id): f for f in CostForecast.objects.filter(month=month)}
+        self.forecasts = {
+            (f.scope, f.scope_id): f
+            for f in CostForecast.objects.filter(month=month, scope=BudgetRule.Scope.ACCOUNT)
+        }
         self.baselines = {
             (b.scope, b.scope_id, b.period, b.period_start): b
             for b in ForecastBaseline.objects.filter(period_start__in=set(starts))
@@ -331,8 +334,8 @@ class _Evaluation:
         return Rate(row.daily_rate, row.currency, row.method, row.history_from)
 
     def forecast_rate(self, target: Target) -> Rate | str:
-        """The expected daily spend from the stored forecast: the mean of its per-day figures (Cost
-        Explorer's MeanValue for an account, the median-based rate for teams and endpoints)."""
+        """An account's (or the fleet's: the sum of the enabled accounts') expected daily spend from Cost
+        Explorer's stored forecast: the mean of its per-day MeanValues."""
         history_from = self.history_from(target)
         if history_from is None:
             return "no cost history"

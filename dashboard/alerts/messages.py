@@ -56,10 +56,10 @@ def for_test(channel, user=None, requested_at=None) -> Message:
     subject, text, html = _render("test", context)
     summary = f"Budget alerts for this dashboard will arrive here (channel *{slack_escape(channel.name)}*)."
     blocks = [
-        {"type": "header", "text": _plain(subject)},
-        {"type": "section", "text": _mrkdwn(summary)},
-        {"type": "context", "elements": [_mrkdwn(slack_escape(_requested(context)))]},
-        _button("Open the dashboard", context["url"]),
+        {"type": "header", "text": block_plain(subject)},
+        {"type": "section", "text": block_mrkdwn(summary)},
+        {"type": "context", "elements": [block_mrkdwn(slack_escape(_requested(context)))]},
+        block_button("Open the dashboard", context["url"]),
     ]
     return Message(
         "test", subject, text, html, {"text": slack_escape(subject), "blocks": blocks}, context["url"]
@@ -180,7 +180,7 @@ def _requested(context: dict) -> str:
 
 
 # --- Slack Block Kit ------------------------------------------------------------------------------------
-def _plain(text: str, limit: int = HEADER_MAX) -> dict:
+def block_plain(text: str, limit: int = HEADER_MAX) -> dict:
     escaped = slack_escape(text)
     while len(escaped) > limit:  # cut the raw text, so no entity is cut in half
         text = text[:-1]
@@ -188,12 +188,12 @@ def _plain(text: str, limit: int = HEADER_MAX) -> dict:
     return {"type": "plain_text", "text": escaped, "emoji": True}
 
 
-def _mrkdwn(text: str) -> dict:
+def block_mrkdwn(text: str) -> dict:
     return {"type": "mrkdwn", "text": text}
 
 
-def _button(label: str, url: str) -> dict:
-    return {"type": "actions", "elements": [{"type": "button", "text": _plain(label, 75), "url": url}]}
+def block_button(label: str, url: str) -> dict:
+    return {"type": "actions", "elements": [{"type": "button", "text": block_plain(label, 75), "url": url}]}
 
 
 def _slack_alert(subject: str, c: dict) -> dict:
@@ -204,21 +204,21 @@ def _slack_alert(subject: str, c: dict) -> dict:
         f"*{e(c['projected_ratio'])}*"
     )
     fields = [
-        _mrkdwn(f"*Spent to date*{' (over)' if c['crossed_actual'] else ''}\n{to_date}"),
-        _mrkdwn(f"*Projection*{' (over)' if c['crossed_projected'] else ''}\n{projection}"),
-        _mrkdwn(f"*Threshold*\n{e(c['threshold'])} of the {c['measure']}"),
-        _mrkdwn(f"*Period*\n{e(c['period'])}"),
+        block_mrkdwn(f"*Spent to date*{' (over)' if c['crossed_actual'] else ''}\n{to_date}"),
+        block_mrkdwn(f"*Projection*{' (over)' if c['crossed_projected'] else ''}\n{projection}"),
+        block_mrkdwn(f"*Threshold*\n{e(c['threshold'])} of the {c['measure']}"),
+        block_mrkdwn(f"*Period*\n{e(c['period'])}"),
     ]
     if c["event"] == "recovered":
         lead = f"*{e(c['scope'])}* is back under {e(c['threshold'])} (peak {e(c['peak'])})."
     else:
         lead = f"*{e(c['scope'])}* crossed {e(c['threshold'])} of its {c['measure']} (rule “{e(c['rule'])}”)."
     blocks = [
-        {"type": "header", "text": _plain(subject)},
-        {"type": "section", "text": _mrkdwn(lead), "fields": fields},
+        {"type": "header", "text": block_plain(subject)},
+        {"type": "section", "text": block_mrkdwn(lead), "fields": fields},
     ]
     if c["contributors"]:
-        blocks.append({"type": "section", "text": _mrkdwn(_contributors(c["contributors"]))})
+        blocks.append({"type": "section", "text": block_mrkdwn(_contributors(c["contributors"]))})
     sources = ["Costs from Cost Explorer"]
     if c["estimated"]:
         sources[0] += (
@@ -226,8 +226,8 @@ def _slack_alert(subject: str, c: dict) -> dict:
             f"since {e(c['estimated_from'])}"
         )
     sources += [f"Basis: {e(c['basis'])}" if c["basis"] else "", f"Data as of {e(c['as_of'])}"]
-    blocks.append({"type": "context", "elements": [_mrkdwn(" · ".join(s for s in sources if s))]})
-    blocks.append(_button("Open the alert", c["url"]))
+    blocks.append({"type": "context", "elements": [block_mrkdwn(" · ".join(s for s in sources if s))]})
+    blocks.append(block_button("Open the alert", c["url"]))
     fallback = f"{e(subject)}: {to_date}; {projection}. <{c['url']}|Open the alert>"
     return {"text": fallback, "blocks": blocks}
 

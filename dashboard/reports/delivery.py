@@ -24,16 +24,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import groupby
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from dashboard.alerts.messages import Message, _button, _mrkdwn, _plain, slack_escape
+from dashboard.alerts.delivery import scrub
+from dashboard.alerts.messages import Message, block_button, block_mrkdwn, block_plain, slack_escape
 from dashboard.alerts.transports import EmailTransport, SlackTransport, TransportError
-from dashboard.crypto import SecretUnreadable
 from dashboard.models import NotificationChannel, ReportDelivery, Team
 from dashboard.models.reports import FLEET, scope_key
 from dashboard.reports import formats
@@ -252,18 +251,7 @@ def _slack_transport(row: ReportDelivery) -> SlackTransport:
 
 def _scrub(text: str, row: ReportDelivery) -> str:
     """Keep the SMTP password and the Slack webhook URL (its path is the secret) out of errors and logs."""
-    secrets = [settings.EMAIL_HOST_PASSWORD]
-    hint = "[secret]"
-    if row.channel is not None and row.channel.secret:
-        hint = row.channel.secret_hint or hint
-        try:
-            url = row.channel.webhook_url
-        except SecretUnreadable:
-            url = ""
-        secrets += [url, urlsplit(url).path]
-    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
-        text = text.replace(secret, hint)
-    return text
+    return scrub(text, row.channel)
 
 
 class _Scope:
@@ -360,23 +348,23 @@ def slack_summary(c: dict) -> dict:
     change = f"{e(c['change'])}" + (f", {e(c['change_pct'])}" if c["change_pct"] else "")
     savings = e(c["monthly_savings_open"])
     fields = [
-        _mrkdwn(f"*Spend*\n{e(c['total'])} ({change} on {e(c['previous'])})"),
-        _mrkdwn(f"*Open recommendations*\n{c['open_recommendations']}, saving {savings}/month"),
-        _mrkdwn(f"*Budget alerts raised*\n{c['alerts_raised']}"),
+        block_mrkdwn(f"*Spend*\n{e(c['total'])} ({change} on {e(c['previous'])})"),
+        block_mrkdwn(f"*Open recommendations*\n{c['open_recommendations']}, saving {savings}/month"),
+        block_mrkdwn(f"*Budget alerts raised*\n{c['alerts_raised']}"),
     ]
     if c["show_untagged"]:
         share = f" ({e(c['untagged_share'])} of the spend)" if c["untagged_share"] else ""
-        fields.insert(1, _mrkdwn(f"*Untagged*\n{e(c['untagged'])}{share}"))
+        fields.insert(1, block_mrkdwn(f"*Untagged*\n{e(c['untagged'])}{share}"))
     subject = f"FinOps review: {c['scope']}, week {c['week']}"
     blocks = [
-        {"type": "header", "text": _plain(subject)},
-        {"type": "section", "text": _mrkdwn(f"*{e(c['scope'])}*, {e(c['period'])}"), "fields": fields},
+        {"type": "header", "text": block_plain(subject)},
+        {"type": "section", "text": block_mrkdwn(f"*{e(c['scope'])}*, {e(c['period'])}"), "fields": fields},
     ]
     if c["top_movers"]:
         lines = [f"• {e(m['change'])}  {e(m['name'])}" for m in c["top_movers"][:10]]
-        blocks.append({"type": "section", "text": _mrkdwn("*Largest changes*\n" + "\n".join(lines))})
+        blocks.append({"type": "section", "text": block_mrkdwn("*Largest changes*\n" + "\n".join(lines))})
     where = "Monday to Sunday, UTC; the full review (XLSX or CSV) is on the reports page"
-    blocks.append({"type": "context", "elements": [_mrkdwn(where)]})
-    blocks.append(_button("Open the reports", c["url"]))
+    blocks.append({"type": "context", "elements": [block_mrkdwn(where)]})
+    blocks.append(block_button("Open the reports", c["url"]))
     fallback = f"{e(subject)}: {e(c['total'])} ({change}). <{c['url']}|Open the reports>"
     return {"text": fallback, "blocks": blocks}
