@@ -43,8 +43,13 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A tab that keeps what its pages wrote to the console (page.console_log): the browser reports each
+    Content-Security-Policy violation there, so tests can assert there was none."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     tab = context.new_page()
+    tab.console_log = []
+    tab.on("console", lambda message: tab.console_log.append(f"{message.type}: {message.text}"))
+    tab.on("pageerror", lambda error: tab.console_log.append(f"pageerror: {error}"))
     yield tab
     context.close()
 

@@ -1,5 +1,6 @@
 """A person's path through the dashboard in real Chromium: log in, open the fleet, filter it, open an
-endpoint and see its charts drawn. Screenshots land in artifacts/screenshots/."""
+endpoint and see its charts drawn, every page under the project's Content-Security-Policy with no
+violation reported in the console. Screenshots land in artifacts/screenshots/."""
 
 import pytest
 
@@ -7,12 +8,21 @@ pytestmark = pytest.mark.slow
 
 
 def log_in(page, site):
-    page.goto(f"{site['url']}/")
+    response = page.goto(f"{site['url']}/")
     assert "/login/" in page.url  # anonymous users are sent to log in
+    assert "script-src 'self'" in response.headers["content-security-policy"]
     page.fill("#id_username", "admin")
     page.fill("#id_password", site["password"])
     page.click("button[type=submit]")
     page.wait_for_selector("#fleet-table")
+
+
+def assert_no_csp_violation(page):
+    """Chromium reports every blocked script, style, image or connection in the console ("Refused to ...
+    because it violates the following Content Security Policy directive")."""
+    violations = [m for m in page.console_log if "Content Security Policy" in m]
+    assert violations == [], violations
+    assert not [m for m in page.console_log if m.startswith("pageerror")], page.console_log
 
 
 def test_log_in_filter_the_fleet_and_open_an_endpoints_charts(simulated_site, page, screenshot):
@@ -52,6 +62,7 @@ def test_log_in_filter_the_fleet_and_open_an_endpoints_charts(simulated_site, pa
     drawn = [c for c in charts if c["points"] > 0]
     assert {"invocations", "latency"} <= {c["name"] for c in drawn}, charts
     screenshot("endpoint-detail")
+    assert_no_csp_violation(page)
 
 
 def test_team_page_in_chromium(simulated_site, page, screenshot):
@@ -59,7 +70,11 @@ def test_team_page_in_chromium(simulated_site, page, screenshot):
     page.goto(f"{simulated_site['url']}/teams/search/")
     page.wait_for_selector("main")
     assert "search" in page.inner_text("main").lower()
+    page.wait_for_function(  # the weekly cost chart, drawn under the same policy
+        "() => document.querySelector('[data-chart]')?.querySelector('svg.main-svg')"
+    )
     screenshot("team-search")
+    assert_no_csp_violation(page)
 
 
 def test_recommendations_ranked_opened_and_dismissed_in_chromium(simulated_site, page, screenshot):
@@ -89,3 +104,4 @@ def test_recommendations_ranked_opened_and_dismissed_in_chromium(simulated_site,
     assert rec.status == "dismissed" and rec.status_note == "embedding model doubles in Q1"
     assert f"rec-{rec.pk}" not in page.content()  # the default view lists open ones
     screenshot("recommendations-after-dismiss")
+    assert_no_csp_violation(page)
