@@ -16,6 +16,11 @@ test: $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	$(BIN)/python -m pytest
 
+# The performance benchmark (README "Performance"): ~20 minutes, writes bench/results.json. Never a test.
+bench: $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/python -m bench
+
 lint: $(BIN)/python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -47,3 +47,10 @@ def test_pages_never_import_collectors():
     """Pages read Postgres only; nothing on a page view calls AWS."""
     for path in python_files("dashboard", "views"):
         assert "collectors" not in imports_of(path), path
+
+
+def test_the_product_never_imports_the_benchmark():
+    """bench/ is a harness: the product must run without it."""
+    for base in ("collectors", "dashboard"):
+        for path in python_files(base):
+            assert "bench" not in imports_of(path), path

@@ -62,6 +62,7 @@ class SimulatedAWS:
         history_days: int = 90,
         metric_page_points: int = 100_800,
         ce_page_size: int = 1000,
+        traffic_cache_days: int = 384,
     ):
         regions = tuple(regions)
         problems = [
@@ -99,7 +100,7 @@ class SimulatedAWS:
             regions=regions,
             history_days=history_days,
             prices=load_prices(),
-            traffic=TrafficModel(seed),
+            traffic=TrafficModel(seed, cache_days=traffic_cache_days),
         )
         self.metric_results: OrderedDict = OrderedDict()  # GetMetricData answers kept for their next pages
         self._issued: dict[str, tuple[str, str]] = {}  # AssumeRole access key -> (account id, session name)

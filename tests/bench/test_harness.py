@@ -1,0 +1,98 @@
+"""`make bench` at tiny sizes, so the harness cannot rot: it runs end to end on the real Postgres, its
+JSON has every field, and every ratio is the quotient of figures it measured in that same run."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.run import GOALS, MAX_QUERIES, ratios, verdicts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    cmd = [sys.executable, "-m", "bench", "--sizes", "5,12", "--days", "2", "--long-days", "6",
+           "--repeat", "2", "--ingest-points", "3000", "--out", str(out)]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text()), done.stdout
+
+
+def test_it_prints_a_table_with_every_figure(results):
+    _, table = results
+    for label in ("P1 GetMetricData", "P1 Cost Explorer", "P2 CloudWatch", "P3 ingest", "P4 fleet page",
+                  "P4 endpoint page", "P5 worker peak RSS", "P6 collection cycle"):  # fmt: skip
+        assert label in table
+
+
+def test_its_json_has_every_field(results):
+    data, _ = results
+    assert set(data["fleets"]) == {"5", "12"}
+    assert set(data["ratios"]) >= set(GOALS) | {"P6_collection_s", "P6_s_per_1000_series"}
+    assert set(data["goals_met"]) == set(GOALS)
+    assert data["machine"]["cpus"] >= 1 and data["machine"]["postgres"]
+    for fleet in data["fleets"].values():
+        assert set(fleet) >= {"endpoints", "accounts", "scopes", "inventory", "history", "collection",
+                              "cost_explorer", "ingest", "pages"}  # fmt: skip
+        assert set(fleet["pages"]) == {"fleet", "endpoint_7d", "endpoint_365d"}
+        for page in fleet["pages"].values():
+            assert page["median_ms"] > 0 and page["queries"] > 0
+        assert fleet["collection"]["peak_rss_mb"] >= fleet["collection"]["baseline_rss_mb"] > 0
+    assert data["fleets"]["5"]["schedule"]["ticks"] == 24
+
+
+def test_what_it_measured_is_real(results):
+    data, _ = results
+    small, large = data["fleets"]["5"], data["fleets"]["12"]
+    # The hourly tick asked for every busy variant's series once and stored what came back.
+    c = large["collection"]
+    assert 0 < c["queries"] <= large["history"]["series"]
+    assert c["points"] > c["queries"] and c["failed_scopes"] == []
+    assert c["gmd_calls"] >= c["least_calls"] >= large["scopes"]
+    # Ingest stored and copied the same rows.
+    assert large["ingest"]["points"] == large["ingest"]["copied"] > 0
+    # A day of hourly ticks: 24 polls of each busy series, never more than a 5-minute scrape asks for.
+    sched = small["schedule"]
+    assert 0 < sched["metrics_per_endpoint_day"] < sched["scrape_metrics_per_endpoint_day"]
+    assert sched["metrics_requested"] <= 24 * sched["series"]
+    assert small["cost_explorer"]["requests_per_day"] > 0
+    assert large["history"]["hourly_rollups"] > 0
+
+
+def test_every_ratio_is_computed_from_the_measured_figures(results):
+    data, _ = results
+    small, large = data["fleets"]["5"], data["fleets"]["12"]
+    c = large["collection"]
+    expected = {
+        "P1_batching": c["queries"] / c["gmd_calls"] / MAX_QUERIES,
+        "P1_cost_explorer": large["cost_explorer"]["requests_per_day"]
+        / small["cost_explorer"]["requests_per_day"],
+        "P2_cloudwatch_bill": small["schedule"]["metrics_per_endpoint_day"]
+        / small["schedule"]["scrape_metrics_per_endpoint_day"],
+        "P3_ingest": large["ingest"]["store_points_per_s"] / large["ingest"]["copy_points_per_s"],
+        "P4_fleet_page": large["pages"]["fleet"]["median_ms"] / small["pages"]["fleet"]["median_ms"],
+        "P4_endpoint_page": large["pages"]["endpoint_365d"]["median_ms"]
+        / large["pages"]["endpoint_7d"]["median_ms"],
+        "P5_memory": c["peak_rss_mb"] / small["collection"]["peak_rss_mb"],
+        "P6_collection_s": c["wall_s"],
+    }
+    for key, value in expected.items():
+        assert data["ratios"][key] == pytest.approx(value, rel=0.01), key
+    assert data["ratios"] == ratios(data["fleets"])
+    assert data["goals_met"] == verdicts(data["ratios"])
+
+
+def test_goals_are_judged_in_the_right_direction():
+    met = verdicts({"P1_batching": 0.99, "P3_ingest": 0.4, "P4_fleet_page": 3.0, "P5_memory": 1.6,
+                    "P1_cost_explorer": 1.0, "P2_cloudwatch_bill": None})  # fmt: skip
+    assert met["P1_batching"] is True and met["P3_ingest"] is False
+    assert met["P4_fleet_page"] is True and met["P5_memory"] is False
+    assert met["P1_cost_explorer"] is True and met["P2_cloudwatch_bill"] is None
