@@ -7,9 +7,10 @@ type, whose count is bounded by the instance types and memory sizes in use). Onl
 for these calls: each function loops on NextPageToken.
 
 Answers become `collectors.costmodel` rows. A figure that cannot be read (an amount that is not a
-number, a unit that is not a currency code, a period that is not a day) raises ValueError naming the
-field: nothing half-parsed is ever returned. Refunds and credits are negative amounts and are kept.
-Dates are UTC days; every `end` is exclusive, as in Cost Explorer.
+finite number or does not fit the stored columns, a unit that is not a currency code, a period that is
+not a day or lies outside the period asked for, a group key that is missing or holds a NUL, a group
+repeated) raises ValueError naming the field: nothing half-parsed is ever returned. Refunds and credits
+are negative amounts and are kept. Dates are UTC days; every `end` is exclusive, as in Cost Explorer.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from collectors.costmodel import CostRow, Forecast, ResourceCostRow, TagCostRow
 SERVICE = "Amazon SageMaker"  # Cost Explorer's SERVICE value (GetDimensionValues confirms it)
 RESOURCE_DAYS = 14  # resource-level data covers the last 14 days
 MAX_PAGES = 500  # a guard against a peer that keeps answering with a token: 500 pages = $5
-_CURRENCY = re.compile(r"^[A-Z]{3}$")  # ISO 4217
+_CURRENCY = re.compile(r"[A-Z]{3}")  # ISO 4217, matched whole (a "$" would let "USD\n" through)
+# Amounts are stored as numeric(20, 10): anything from ten billion up is corruption, not a bill, and more
+# than 10 decimal places are rounded to 10 here rather than by Postgres (which fails on huge exponents).
+MAX_AMOUNT = Decimal(10) ** 10
+PLACES = Decimal("1E-10")
+MAX_KEY = 2048  # a group key: a usage type, a "tag$value" or an ARN (at most 2048 characters in AWS)
+MAX_USAGE_TYPE = 200  # the stored column; real usage types are about 30 characters
 
 
 def _dimension(key: str, value: str) -> dict:
@@ -66,7 +73,8 @@ def _pages(call, params: dict, what: str) -> Iterator[dict]:
 
 # --- parsing -----------------------------------------------------------------------------------------
 def parse_amount(value, where: str) -> Decimal:
-    """A Cost Explorer amount (a decimal string; "-1.23" for a refund or credit) as a finite Decimal."""
+    """A Cost Explorer amount (a decimal string; "-1.23" for a refund or credit) as a finite Decimal of
+    less than ten billion, with at most 10 decimal places."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{where}.Amount is missing or not a string: {value!r}")
     try:
@@ -75,6 +83,10 @@ def parse_amount(value, where: str) -> Decimal:
         raise ValueError(f"{where}.Amount is not a number: {value!r}") from None
     if not amount.is_finite():
         raise ValueError(f"{where}.Amount is not a finite number: {value!r}")
+    if amount.copy_abs() < MAX_AMOUNT and amount.as_tuple().exponent < -10:
+        amount = amount.quantize(PLACES)
+    if amount.copy_abs() >= MAX_AMOUNT:
+        raise ValueError(f"{where}.Amount {value[:40]!r} is out of range: at most {MAX_AMOUNT} either way")
     return amount
 
 
@@ -84,7 +96,7 @@ def parse_money(metrics: dict, name: str, where: str) -> tuple[Decimal, str]:
     if not isinstance(value, dict):
         raise ValueError(f"{where}.{name} is missing")
     unit = value.get("Unit")
-    if not isinstance(unit, str) or not _CURRENCY.match(unit):
+    if not isinstance(unit, str) or not _CURRENCY.fullmatch(unit):
         raise ValueError(f"{where}.{name}.Unit {unit!r} is not a currency code")
     return parse_amount(value.get("Amount"), f"{where}.{name}"), unit
 
@@ -102,17 +114,30 @@ def parse_day(result: dict, where: str) -> date:
     return start
 
 
-def _groups(page: dict, what: str, page_no: int) -> Iterator[tuple[date, bool, str, dict, str]]:
+def _in_period(day: date, start: date, end: date, result: dict, where: str) -> None:
+    # A day that was not asked for would overwrite stored rows that were not re-read.
+    if not start <= day < end:
+        raise ValueError(f"{where}.TimePeriod {result.get('TimePeriod')!r} is outside [{start}, {end})")
+
+
+def _groups(
+    page: dict, what: str, page_no: int, start: date, end: date
+) -> Iterator[tuple[date, bool, str, dict, str]]:
     """(day, estimated, the group's single key, its metrics, where) of every group of a page. A period
     without Groups is a day without cost."""
     for i, result in enumerate(page.get("ResultsByTime") or []):
         where = f"{what} page {page_no} ResultsByTime[{i}]"
         day = parse_day(result, where)
+        _in_period(day, start, end, result, where)
         estimated = bool(result.get("Estimated", False))
         for j, group in enumerate(result.get("Groups") or []):
             keys = group.get("Keys") or []
-            if len(keys) != 1 or not isinstance(keys[0], str):
-                raise ValueError(f"{where}.Groups[{j}].Keys {keys!r} is not one key")
+            if len(keys) != 1 or not isinstance(keys[0], str) or "\x00" in keys[0] or len(keys[0]) > MAX_KEY:
+                shown = [k[:60] if isinstance(k, str) else k for k in keys]
+                raise ValueError(
+                    f"{where}.Groups[{j}].Keys {shown!r} is not one key of at most {MAX_KEY} characters "
+                    "without NUL"
+                )
             yield day, estimated, keys[0], group.get("Metrics"), f"{where}.Groups[{j}].Metrics"
 
 
@@ -147,7 +172,12 @@ def daily_costs(
         what = f"GetCostAndUsage {account_id}/{region}"
         seen: set = set()
         for n, page in enumerate(_pages(client.get_cost_and_usage, params, what), 1):
-            for day, estimated, usage_type, metrics, where in _groups(page, what, n):
+            for day, estimated, usage_type, metrics, where in _groups(page, what, n, start, end):
+                if len(usage_type) > MAX_USAGE_TYPE:
+                    raise ValueError(
+                        f"{where}: usage type {usage_type[:40]!r}... is longer than {MAX_USAGE_TYPE} "
+                        "characters"
+                    )
                 _once(seen, (day, usage_type), where)
                 unblended, currency = parse_money(metrics, "UnblendedCost", where)
                 amortized, amortized_currency = parse_money(metrics, "AmortizedCost", where)
@@ -177,7 +207,7 @@ def tag_costs(
     prefix = f"{tag_key}$"
     rows, seen = [], set()
     for n, page in enumerate(_pages(client.get_cost_and_usage, params, what), 1):
-        for day, estimated, key, metrics, where in _groups(page, what, n):
+        for day, estimated, key, metrics, where in _groups(page, what, n, start, end):
             if not key.startswith(prefix):
                 raise ValueError(f"{where}: group key {key!r} is not {prefix!r} + a tag value")
             value = key[len(prefix) :]
@@ -207,7 +237,7 @@ def resource_costs(
     rows, seen = [], set()
     try:
         for n, page in enumerate(_pages(client.get_cost_and_usage_with_resources, params, what), 1):
-            for day, estimated, arn, metrics, where in _groups(page, what, n):
+            for day, estimated, arn, metrics, where in _groups(page, what, n, start, end):
                 _once(seen, (day, arn), where)
                 amount, currency = parse_money(metrics, "UnblendedCost", where)
                 rows.append(ResourceCostRow(account_id, arn, day, amount, currency, estimated))
@@ -243,10 +273,15 @@ def month_forecast(
         raise
     what = f"GetCostForecast {account_id}"
     amount, currency = parse_money({"Total": answer.get("Total")}, "Total", what)
-    daily, lows, highs = [], [], []
+    daily, lows, highs, seen = [], [], [], set()
     for i, result in enumerate(answer.get("ForecastResultsByTime") or []):
         where = f"{what} ForecastResultsByTime[{i}]"
-        daily.append((parse_day(result, where), parse_amount(result.get("MeanValue"), f"{where}.MeanValue")))
+        day = parse_day(result, where)
+        _in_period(day, today, end, result, where)
+        if day in seen:
+            raise ValueError(f"{where}.TimePeriod: {day} appears twice")
+        seen.add(day)
+        daily.append((day, parse_amount(result.get("MeanValue"), f"{where}.MeanValue")))
         for field, into in (("PredictionIntervalLowerBound", lows), ("PredictionIntervalUpperBound", highs)):
             if result.get(field) is not None:
                 into.append(parse_amount(result[field], f"{where}.{field}"))
