@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from dashboard.models import ApiToken
 from dashboard.services.figures import RangeError, TimeRange, parse_range
+from dashboard.services.scoping import visible_team
 
 # A token's last use is written at most this often, so reading the API is not a write per request.
 LAST_USED_EVERY = timedelta(minutes=1)
@@ -125,6 +126,18 @@ def parse_pk(value: str) -> int:
     if not value.isascii() or not value.isdigit() or len(value) > 18:
         raise BadRequest(f"endpoint id must be a positive integer, not {value!r}")
     return int(value)
+
+
+def team_filter(request, queryset):
+    """`queryset` narrowed to the `team` parameter's team; a team the user cannot see (or a text that
+    cannot be a team's slug) is as unknown as one that does not exist: 400."""
+    slug = request.GET.get("team", "").strip()
+    if not slug:
+        return queryset
+    team = visible_team(request.user, slug)
+    if team is None:
+        raise BadRequest(f"unknown team {slug!r}: see /api/v1/teams for the teams you can see")
+    return queryset.filter(team=team)
 
 
 def choice(request, name: str, allowed, default: str = "") -> str:

@@ -12,7 +12,7 @@ from django.http import Http404, HttpResponse
 from dashboard.models import Team
 from dashboard.reports import formats
 from dashboard.reports.review import Review
-from dashboard.services.scoping import is_finops_admin, visible_teams
+from dashboard.services.scoping import is_finops_admin, visible_team
 
 
 def review_scope(user, slug: str | None) -> Team | None:
@@ -23,7 +23,7 @@ def review_scope(user, slug: str | None) -> Team | None:
         if not is_finops_admin(user):
             raise PermissionDenied("the fleet review is for FinOps admins: ask for one of your teams")
         return None
-    team = visible_teams(user).filter(slug=slug).first()
+    team = visible_team(user, slug)
     if team is None:
         raise Http404(f"no team {slug!r} among yours")
     return team

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import slug_re
 from django.db.models import QuerySet
 
 from dashboard.models import Endpoint, Team
@@ -17,6 +18,14 @@ def visible_teams(user) -> QuerySet[Team]:
     if is_finops_admin(user):
         return Team.objects.all()
     return Team.objects.filter(members=user) if user.is_authenticated else Team.objects.none()
+
+
+def visible_team(user, slug: str) -> Team | None:
+    """The team `user` may see by this slug, or None. A text that cannot be a slug (a NUL, a slash, ...)
+    names no team, so it is never sent to Postgres (which refuses a NUL outright)."""
+    if not slug or len(slug) > Team._meta.get_field("slug").max_length or not slug_re.fullmatch(slug):
+        return None
+    return visible_teams(user).filter(slug=slug).first()
 
 
 def visible_endpoints(user) -> QuerySet[Endpoint]:

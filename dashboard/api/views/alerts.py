@@ -13,7 +13,7 @@ from dashboard.api.http import BadRequest, NotFound, api_view
 from dashboard.api.serialize import day, money, ts
 from dashboard.models import Alert, BudgetRule, DeliveryAttempt, Notification
 from dashboard.services.alerts import visible_alerts, visible_channels, visible_rules, with_delivery
-from dashboard.services.scoping import is_finops_admin, visible_teams
+from dashboard.services.scoping import is_finops_admin
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -99,18 +99,9 @@ def bounded(request, name: str, default: int, maximum: int) -> int:
     return int(value)
 
 
-def team_param(request, queryset):
-    if slug := request.GET.get("team", "").strip():
-        team = visible_teams(request.user).filter(slug=slug).first()
-        if team is None:  # a team the user cannot see is as unknown as one that does not exist
-            raise BadRequest(f"unknown team {slug!r}: see /api/v1/teams for the teams you can see")
-        queryset = queryset.filter(team=team)
-    return queryset
-
-
 @api_view
 def alert_list(request):
-    alerts = team_param(request, visible_alerts(request.user))
+    alerts = http.team_filter(request, visible_alerts(request.user))
     if state := http.choice(request, "state", Alert.State.values):
         alerts = alerts.filter(state=state)
     if scope := http.choice(request, "scope", BudgetRule.Scope.values):
@@ -169,7 +160,7 @@ def rule_json(r: BudgetRule, seen: set[int] | None) -> dict:
 
 @api_view
 def budget_rule_list(request):
-    rules = team_param(request, visible_rules(request.user))
+    rules = http.team_filter(request, visible_rules(request.user))
     rules = rules.select_related("account", "team", "endpoint__account").prefetch_related("channels")
     seen = readable_channels(request.user)
     return JsonResponse({"budget_rules": [rule_json(r, seen) for r in rules.order_by("name", "pk")]})

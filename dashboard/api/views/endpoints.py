@@ -26,7 +26,7 @@ from dashboard.api.serialize import (
 from dashboard.models import Endpoint, EndpointCost, EndpointSummary, ProductionVariant
 from dashboard.models.accounts import ACCOUNT_ID, REGION
 from dashboard.services.figures import EndpointFigures, TimeRange, endpoint_figures
-from dashboard.services.scoping import visible_endpoints, visible_teams
+from dashboard.services.scoping import visible_endpoints
 from dashboard.services.series import (
     SUMMARY_FIELDS,
     WEIGHTED,
@@ -87,13 +87,7 @@ def _regex_param(request, name: str, validator) -> str:
 @api_view
 def endpoint_list(request):
     rng = http.time_range(request)
-    endpoints = visible_endpoints(request.user)
-    slug = request.GET.get("team", "").strip()
-    if slug:
-        team = visible_teams(request.user).filter(slug=slug).first()
-        if team is None:  # a team the user cannot see is as unknown as one that does not exist
-            raise BadRequest(f"unknown team {slug!r}: see /api/v1/teams for the teams you can see")
-        endpoints = endpoints.filter(team=team)
+    endpoints = http.team_filter(request, visible_endpoints(request.user))
     if account := _regex_param(request, "account", ACCOUNT_ID):
         endpoints = endpoints.filter(account__account_id=account)
     if region := _regex_param(request, "region", REGION):

@@ -18,7 +18,6 @@ from dashboard.services.recommendations import (
     ranked,
     visible_recommendations,
 )
-from dashboard.services.scoping import visible_teams
 
 ACTIVE = ["1", "0", "all"]
 
@@ -29,11 +28,7 @@ def recommendation_list(request):
     active = http.choice(request, "active", ACTIVE, default="1")
     if active != "all":
         recommendations = recommendations.filter(active=active == "1")
-    if slug := request.GET.get("team", "").strip():
-        team = visible_teams(request.user).filter(slug=slug).first()
-        if team is None:  # a team the user cannot see is as unknown as one that does not exist
-            raise BadRequest(f"unknown team {slug!r}: see /api/v1/teams for the teams you can see")
-        recommendations = recommendations.filter(team=team)
+    recommendations = http.team_filter(request, recommendations)
     if rule := http.choice(request, "rule", list(RULES)):
         recommendations = recommendations.filter(rule=rule)
     if endpoint := request.GET.get("endpoint", "").strip():

@@ -16,7 +16,7 @@ from dashboard.api.views.endpoints import active_variants, endpoint_rows, figure
 from dashboard.models import AwsAccount, CollectionRun, CostForecast, Endpoint, EndpointSummary, Team
 from dashboard.services.figures import EndpointFigures, endpoint_figures, sum_totals
 from dashboard.services.freshness import freshness
-from dashboard.services.scoping import is_finops_admin, visible_endpoints, visible_teams
+from dashboard.services.scoping import is_finops_admin, visible_endpoints, visible_team, visible_teams
 from dashboard.services.trends import WEEKS, weekly_cost_per_1k
 
 
@@ -100,7 +100,7 @@ def team_list(request):
 
 @api_view
 def team_detail(request, slug):
-    team = visible_teams(request.user).filter(slug=slug).first()
+    team = visible_team(request.user, slug)
     if team is None:
         raise NotFound(f"no team {slug!r}")
     rng = http.time_range(request)
