@@ -37,7 +37,7 @@ from collectors.costmodel import ESTIMATE, EndpointRef, Prices
 from collectors.forecasts import refresh_forecasts
 from collectors.runs import RunRecorder, status_for
 from collectors.runtime import build_factory, target
-from collectors.store.costs import store_daily_costs, store_endpoint_costs, store_forecast
+from collectors.store.costs import OutOfRange, store_daily_costs, store_endpoint_costs, store_forecast
 from collectors.store.summary import refresh_cost_summaries
 from collectors.usageinputs import usage_inputs
 from dashboard.models import AwsAccount, CollectionRun, DailyCost, Endpoint, InstanceType
@@ -150,7 +150,7 @@ def _collect_costs(recorder: RunRecorder, account: AwsAccount, factory: ClientFa
     if tag_key and tag_rows is not None:
         replace.append((ids, "tag", start, today))
     billed_rows = [c for c in billed.costs if c.source != ESTIMATE]
-    stored = store_endpoint_costs([*estimates.costs, *billed_rows], now, replace=replace)
+    stored = store_endpoint_costs([*estimates.costs, *billed_rows], now, replace=replace, errors=errors)
     refresh_cost_summaries([e.pk for e in endpoints], start, today)
     # Unpriced endpoint-days (e.g. an instance type with no price) are shown, not treated as failures.
     stats.update(endpoint_costs=stored, unpriced=len(estimates.gaps))
@@ -164,12 +164,15 @@ def _collect_costs(recorder: RunRecorder, account: AwsAccount, factory: ClientFa
             s=Sum("unblended")
         )
         to_date = actual["s"] or Decimal(0)
-        store_forecast(
-            scope="account", scope_id=account.pk, month=month, amount=to_date + forecast.amount,
-            lower=None if forecast.lower is None else to_date + forecast.lower,
-            upper=None if forecast.upper is None else to_date + forecast.upper,
-            currency=forecast.currency, method="cost-explorer", daily=forecast.daily, computed_at=now,
-        )  # fmt: skip
-        stats["forecast_month_end"] = next_month_start(today).isoformat()
-    stats["forecasts"] = refresh_forecasts(today=today, computed_at=now)
+        try:
+            store_forecast(
+                scope="account", scope_id=account.pk, month=month, amount=to_date + forecast.amount,
+                lower=None if forecast.lower is None else to_date + forecast.lower,
+                upper=None if forecast.upper is None else to_date + forecast.upper,
+                currency=forecast.currency, method="cost-explorer", daily=forecast.daily, computed_at=now,
+            )  # fmt: skip
+            stats["forecast_month_end"] = next_month_start(today).isoformat()
+        except OutOfRange as exc:
+            errors.append(f"GetCostForecast: {exc}")
+    stats["forecasts"] = refresh_forecasts(today=today, computed_at=now, errors=errors)
     return recorder.finish(status_for(errors, stored_something=rows is not None), errors, stats)

@@ -8,22 +8,26 @@ over the best cost per endpoint and day (resource > tag > estimate).
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from collectors.attribution import forecast_from_history
 from collectors.aws.costexplorer import next_month_start
-from collectors.store.costs import store_forecast
+from collectors.store.costs import OutOfRange, store_forecast
 from dashboard.models import Endpoint
 from dashboard.services.costs import best_costs
+
+log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 28
 METHOD = "median-28d"
 
 
-def refresh_forecasts(*, today: date, computed_at: datetime) -> int:
-    """Recompute this month's forecast for every live endpoint and every team. Returns how many."""
+def refresh_forecasts(*, today: date, computed_at: datetime, errors: list[str] | None = None) -> int:
+    """Recompute this month's forecast for every live endpoint and every team. Returns how many; one that
+    cannot be stored is described in `errors` and skipped."""
     month = today.replace(day=1)
     month_end = next_month_start(today)
     start = min(month, today - timedelta(days=HISTORY_DAYS + 1))
@@ -51,10 +55,16 @@ def refresh_forecasts(*, today: date, computed_at: datetime) -> int:
                 money = currency.get(scope_id, "USD")
             else:
                 money = _team_currency(scope_id, endpoints, currency)
-            store_forecast(
-                scope=scope, scope_id=scope_id, month=month, amount=forecast.month_total, currency=money,
-                method=METHOD, daily=forecast.daily, computed_at=computed_at,
-            )  # fmt: skip
+            try:
+                store_forecast(
+                    scope=scope, scope_id=scope_id, month=month, amount=forecast.month_total,
+                    currency=money, method=METHOD, daily=forecast.daily, computed_at=computed_at,
+                )  # fmt: skip
+            except OutOfRange as exc:
+                log.warning("%s", exc)
+                if errors is not None:
+                    errors.append(str(exc))
+                continue
             count += 1
     return count
 

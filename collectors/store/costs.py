@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -11,6 +13,23 @@ from collectors.costmodel import CostRow
 from collectors.costmodel import EndpointCost as EndpointCostRow
 from collectors.store.inventory import advisory_lock
 from dashboard.models import AwsAccount, CostForecast, DailyCost, EndpointCost
+
+log = logging.getLogger(__name__)
+
+# The money columns are numeric(20, 10): an amount must stay under 10^10 either way. Cost Explorer's own
+# figures are checked as they are parsed; estimates and sums made here are checked before they are written,
+# so one absurd figure (hostile metric values, say) is refused with a message instead of failing the batch.
+MONEY_LIMIT = Decimal(10) ** 10
+
+
+class OutOfRange(ValueError):
+    pass
+
+
+def check_money(what: str, *amounts) -> None:
+    for amount in amounts:
+        if amount is not None and not (Decimal(amount).is_finite() and abs(Decimal(amount)) < MONEY_LIMIT):
+            raise OutOfRange(f"{what}: {amount} is beyond what can be stored (under 10^10 either way)")
 
 
 def store_daily_costs(
@@ -48,16 +67,26 @@ def store_endpoint_costs(
     computed_at: datetime,
     *,
     replace: Iterable[tuple[list[int], str, date, date]] = (),
+    errors: list[str] | None = None,
 ) -> int:
     """`endpoint_key` of each row is the Endpoint's pk. `replace` lists (endpoint ids, source, start, end)
-    ranges that were re-read completely: their old rows of that source go first."""
-    objs = [
-        EndpointCost(
-            endpoint_id=r.endpoint_key, day=r.day, source=r.source, amount=r.amount, currency=r.currency,
-            estimated=r.estimated, detail=r.detail, computed_at=computed_at,
-        )
-        for r in rows
-    ]  # fmt: skip
+    ranges that were re-read completely: their old rows of that source go first. A row whose amount cannot
+    be stored is left out and described in `errors`."""
+    objs = []
+    for r in rows:
+        try:
+            check_money(f"endpoint {r.endpoint_key} {r.day} {r.source} cost", r.amount)
+        except OutOfRange as exc:
+            log.warning("%s", exc)
+            if errors is not None:
+                errors.append(str(exc))
+            continue
+        objs.append(
+            EndpointCost(
+                endpoint_id=r.endpoint_key, day=r.day, source=r.source, amount=r.amount, currency=r.currency,
+                estimated=r.estimated, detail=r.detail, computed_at=computed_at,
+            )
+        )  # fmt: skip
     with transaction.atomic():
         for endpoint_ids, source, start, end in replace:
             EndpointCost.objects.filter(
@@ -85,6 +114,9 @@ def store_forecast(
     upper=None,
     daily: list[tuple[date, object]] = (),
 ) -> None:
+    """Raises OutOfRange (nothing written) for a figure the money columns cannot hold."""
+    what = f"{scope} {scope_id} forecast for {month:%Y-%m}"
+    check_money(what, amount, lower, upper, *(v for _, v in daily))
     CostForecast.objects.update_or_create(
         scope=scope,
         scope_id=scope_id,

@@ -209,3 +209,35 @@ def test_a_usage_type_gone_from_a_revised_day_is_removed(account):
     assert list(DailyCost.objects.values_list("usage_type", "unblended")) == [
         ("USE1-Host:ml.g5.xlarge", Decimal("33.80"))
     ]
+
+
+def test_an_endpoint_cost_the_money_column_cannot_hold_is_refused_and_the_others_stored(account):
+    from collectors.costmodel import EndpointCost as Row
+    from collectors.store.costs import store_endpoint_costs
+
+    ep = endpoint(account, "absurd")
+    rows = [
+        Row(ep.pk, DAY, Decimal("12.5"), "USD", "estimate", True),
+        Row(ep.pk, DAY + timedelta(days=1), Decimal("1e10"), "USD", "estimate", True),
+        Row(ep.pk, DAY + timedelta(days=2), Decimal("-2e11"), "USD", "estimate", True),
+    ]
+    errors: list[str] = []
+    assert store_endpoint_costs(rows, NOW, errors=errors) == 1
+    assert list(EndpointCost.objects.values_list("day", "amount")) == [(DAY, Decimal("12.5"))]
+    assert len(errors) == 2
+    assert all("beyond what can be stored" in e and f"endpoint {ep.pk}" in e for e in errors)
+
+
+def test_a_forecast_sum_the_money_column_cannot_hold_is_skipped_with_a_message(account):
+    team = Team.objects.create(name="nlp", slug="nlp", tag_values=["nlp"])
+    huge, small = endpoint(account, "huge", team=team), endpoint(account, "small")
+    for day in range(1, 20):  # each day fits the column; the month's forecast (19 days and more) does not
+        for ep, amount in ((huge, "9e9"), (small, "3")):
+            EndpointCost.objects.create(
+                endpoint=ep, day=date(2026, 11, day), source="estimate", amount=Decimal(amount),
+                currency="USD", estimated=True, computed_at=NOW,
+            )  # fmt: skip
+    errors: list[str] = []
+    assert refresh_forecasts(today=NOW.date(), computed_at=NOW, errors=errors) == 1
+    assert list(CostForecast.objects.values_list("scope", "scope_id")) == [("endpoint", small.pk)]
+    assert sorted(e.split(" forecast")[0] for e in errors) == [f"endpoint {huge.pk}", f"team {team.pk}"]
