@@ -246,6 +246,9 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=7 * 24 * 60))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Only failed attempts are kept (they drive the lockout); axes' log of every successful login and logout
+# would grow for ever, and nothing reads it.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "dashboard.throttle.client_ip"  # the proxy's client, with BEHIND_PROXY=1
 AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
@@ -255,7 +258,7 @@ LOGIN_REDIRECT_URL = "fleet"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+TIME_ZONE = "UTC"  # fixed: every page labels its times UTC
 USE_I18N = False
 USE_TZ = True
 
@@ -303,6 +306,9 @@ CONTENT_SECURITY_POLICY = {
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ConfigError(f"LOG_LEVEL={LOG_LEVEL!r} is not a logging level")
+# DEBUG=1's error page: settings holding credentials in URLs are hidden too (dashboard/debug.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "dashboard.debug.ExceptionReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

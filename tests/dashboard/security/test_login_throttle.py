@@ -112,3 +112,13 @@ def test_limit_and_lockout_come_from_the_environment():
     assert bad.returncode != 0 and "LOGIN_FAILURE_LIMIT='many' is not an integer" in bad.stderr
     zero = settings_probe(LOGIN_LOCKOUT_MINUTES="0")
     assert zero.returncode != 0 and "LOGIN_LOCKOUT_MINUTES=0 is below the minimum 1" in zero.stderr
+
+
+def test_a_successful_login_leaves_no_row_behind(member_search):
+    """Only failures are kept: a log of every successful login would grow without bound, unread."""
+    from axes.models import AccessLog
+
+    client = Client(REMOTE_ADDR="203.0.113.10")
+    assert log_in(client, PASSWORD).status_code == 302 and logged_in(client)
+    client.post("/logout/")
+    assert AccessLog.objects.count() == 0 and AccessAttempt.objects.count() == 0

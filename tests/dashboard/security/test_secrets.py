@@ -28,6 +28,10 @@ SMTP_PASSWORD = "pw-XXSMTPSECRETXX"
 AWS_KEY_ID = "AKIAXXAWSKEYIDXX4242"
 AWS_SECRET = "XXAWSSECRETXX/abcdefghijklmnopqrstuvwx"
 SECRETS = ["XXSLACKSECRETXX", "XXSMTPSECRETXX", "XXAWSKEYIDXX", "XXAWSSECRETXX"]
+# Kept here, far from the frames whose source lines the debug page prints.
+DEBUG_DB_URL = "postgresql://dash:XXDBPASSWORDXX@db.internal:5432/dashboard"
+DEBUG_REDIS_URL = "redis://:XXREDISPASSWORDXX@redis.internal:6379/0"
+DEBUG_SECRETS = ("XXDBPASSWORDXX", "XXREDISPASSWORDXX")  # not spelt near the frames the page shows
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +173,26 @@ def test_a_webhook_url_that_could_reach_another_host_is_refused(url, settings):
     settings.SLACK_WEBHOOK_HOSTS = ["hooks.slack.com"]
     with pytest.raises(ValidationError):
         validate_webhook_url(url)
+
+
+def _failing_view():
+    raise RuntimeError("the view failed")
+
+
+def test_the_debug_page_hides_credentials_held_in_urls(settings, rf):
+    """DEBUG=1 is for a developer's machine, but its error page must still not print the database,
+    Redis or broker password (Django's own filter only hides names like PASSWORD or SECRET)."""
+    import sys
+
+    from django.views.debug import technical_500_response
+
+    settings.DEBUG = True
+    settings.DATABASE_URL = DEBUG_DB_URL
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = DEBUG_REDIS_URL
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": DEBUG_REDIS_URL}}
+    try:
+        _failing_view()
+    except RuntimeError:
+        body = technical_500_response(rf.get("/boom/"), *sys.exc_info()).content.decode()
+    assert "RuntimeError" in body and "DATABASE_URL" in body  # it is the debug page, listing settings
+    assert [secret for secret in DEBUG_SECRETS if secret in body] == []
