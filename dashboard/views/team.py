@@ -143,7 +143,7 @@ def team_dashboard(request, slug):
     ids = [r.endpoint.pk for r in rows]
     table = FleetTable()
     listed = [r for r in rows if show_deleted or not r.endpoint.deleted_at]
-    shown = fleet_page.table_context(request, table, listed)
+    shown = fleet_page.table_context(request, table, listed, page_size=fleet_page.PAGE_SIZE)
     if request.GET.get("format") == "csv":
         return fleet_page.csv_response(
             table, shown["sorted_rows"], f"team-{team.slug}-{rng.key}-{today:%Y-%m-%d}.csv"

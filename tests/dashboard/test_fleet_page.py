@@ -450,3 +450,37 @@ def test_csv_export_neutralises_formulas_from_names_and_tags(client, small_fleet
     # The page shows them as they are, escaped.
     body = client.get(reverse("fleet")).content.decode()
     assert "=HYPERLINK(&quot;http://evil.example&quot;,&quot;click&quot;)" in body
+
+
+def test_a_long_table_is_paged_while_totals_sorting_and_export_cover_every_row(
+    client, small_fleet, finops_admin, team_search, monkeypatch
+):
+    monkeypatch.setattr("dashboard.views.fleet.PAGE_SIZE", 2)
+    for i in range(4):  # 3 + 4 = 7 endpoints: pages of 2, 2, 2, 1
+        endpoint = Endpoint.objects.create(
+            account=small_fleet, region="us-east-1", name=f"extra-{i}", status="InService", team=team_search,
+            arn=f"arn:aws:sagemaker:us-east-1:111111111111:endpoint/extra-{i}", first_seen=NOW, last_seen=NOW,
+        )  # fmt: skip
+        ProductionVariant.objects.create(
+            endpoint=endpoint, name="AllTraffic", kind="serverless", memory_mb=1024, max_concurrency=5,
+            first_seen=NOW, last_seen=NOW,
+        )  # fmt: skip
+    client.force_login(finops_admin)
+    every = sorted(Endpoint.objects.values_list("name", flat=True))
+    seen = []
+    for page in ("1", "2", "3", "4"):
+        response = client.get(reverse("fleet"), {"sort": "name", "page": page})
+        names = list(rows_of(response))
+        assert len(names) == (2 if page != "4" else 1)
+        seen += names
+        assert response.context["totals"].endpoints == 7  # the cards count every row, not the page's
+        body = response.content.decode()
+        assert f"Page {page} of 4" in body and "7 endpoints" in body
+        assert ('rel="next"' in body) == (page != "4") and ('rel="prev"' in body) == (page != "1")
+    assert seen == every  # sorted first, then cut: the pages follow each other
+    assert list(rows_of(client.get(reverse("fleet"), {"sort": "name", "page": "99"}))) == every[-1:]
+    assert list(rows_of(client.get(reverse("fleet"), {"sort": "name", "page": "x"}))) == every[:2]
+    headers = dict(table_of(client.get(reverse("fleet"), {"sort": "name", "page": "3"})).headers)
+    assert "page=" not in headers["Endpoint▲"]  # a new sort starts at the first page
+    exported = csv_rows(client.get(reverse("fleet"), {"sort": "name", "page": "2", "format": "csv"}))
+    assert [r["Endpoint"] for r in exported] == every
