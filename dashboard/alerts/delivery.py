@@ -125,7 +125,7 @@ def _send(row: Notification, token: uuid.UUID, now: datetime) -> str:
         )
     finished = now + timedelta(seconds=time.monotonic() - started)
     text = scrub(str(error), channel) if error else ""
-    fields, outcome = _outcome(row.attempts, error, text, now)
+    fields, outcome = _outcome(row.attempts, error, text, now, finished)
     with transaction.atomic():
         DeliveryAttempt.objects.create(
             notification=row, started_at=now, finished_at=finished, ok=error is None,
@@ -157,24 +157,29 @@ def _send(row: Notification, token: uuid.UUID, now: datetime) -> str:
     return outcome
 
 
-def _outcome(attempt: int, error: TransportError | None, text: str, now: datetime) -> tuple[dict, str]:
+def _outcome(
+    attempt: int, error: TransportError | None, text: str, now: datetime, answered: datetime
+) -> tuple[dict, str]:
+    """`now` is when the attempt was claimed, `answered` when its answer (or timeout) came."""
     if error is None:
         return {"status": SENT, "sent_at": now, "last_error": ""}, "sent"
     if error.permanent:
         return {"status": FAILED, "last_error": text}, "failed"
     if attempt >= settings.ALERT_MAX_ATTEMPTS:
         return {"status": FAILED, "last_error": f"gave up after {attempt} attempts: {text}"}, "failed"
+    # Retry-After counts from the answer (RFC 9110 10.2.3), which a slow server gives well after the
+    # claim; the backoff counts from the claim.
+    asked = answered + timedelta(seconds=error.retry_after or 0.0)
     return {
         "status": PENDING, "claim": None, "claimed_at": None, "last_error": text,
-        "next_attempt_at": now + timedelta(seconds=backoff(attempt, error.retry_after)),
+        "next_attempt_at": max(now + timedelta(seconds=backoff(attempt)), asked),
     }, "retrying"  # fmt: skip
 
 
-def backoff(attempt: int, retry_after: float | None = None) -> float:
-    """Seconds before the next try after `attempt` (1-based) failed: doubling from the base, capped, and
-    never sooner than the server asked (Retry-After)."""
-    delay = min(settings.ALERT_RETRY_BASE_SECONDS * 2 ** (attempt - 1), settings.ALERT_RETRY_MAX_SECONDS)
-    return max(retry_after or 0.0, delay)
+def backoff(attempt: int) -> float:
+    """Seconds before the next try after `attempt` (1-based) failed: doubling from the base, capped. The
+    server's Retry-After, when longer, wins (see _outcome)."""
+    return min(settings.ALERT_RETRY_BASE_SECONDS * 2 ** (attempt - 1), settings.ALERT_RETRY_MAX_SECONDS)
 
 
 def secrets_of(channel: NotificationChannel | None) -> list[str]:

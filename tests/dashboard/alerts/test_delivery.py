@@ -79,11 +79,14 @@ def test_it_retries_a_429_after_retry_after(fake_slack, slack_channel, alert):
     row = queue(alert, slack_channel)
     assert deliver_due(now=NOW)["retrying"] == 1
     row = fresh(row)
-    # The server asked for longer than the first backoff step (60 s): its wait wins.
-    assert (row.status, row.next_attempt_at, row.claim) == ("pending", NOW + 900 * SECONDS, None)
+    # The server asked for longer than the first backoff step (60 s): its wait wins, counted from its
+    # answer (the attempt's end), not from when the request was sent.
+    answered = attempts(row)[0].finished_at
+    assert answered > NOW
+    assert (row.status, row.next_attempt_at, row.claim) == ("pending", answered + 900 * SECONDS, None)
     assert "HTTP 429" in row.last_error
-    assert deliver_due(now=NOW + 899 * SECONDS)["sent"] == 0
-    assert deliver_due(now=NOW + 900 * SECONDS)["sent"] == 1
+    assert deliver_due(now=NOW + 900 * SECONDS)["sent"] == 0
+    assert deliver_due(now=answered + 900 * SECONDS)["sent"] == 1
     assert len(fake_slack.delivered) == 1 and len(fake_slack.received) == 2
     row = fresh(row)
     assert (row.status, row.attempts, row.last_error) == ("sent", 2, "")
