@@ -1,9 +1,12 @@
 """Write fetched CloudWatch series into Postgres at COPY speed, idempotently.
 
-One batch = one transaction: COPY the points into a session-local staging table, one
-`INSERT ... SELECT ... ON CONFLICT DO UPDATE` into the points table, then recompute the hourly and daily
-rollups of the buckets the batch touched. A worker killed midway leaves nothing of the batch visible;
-re-polling an overlapping window updates points instead of duplicating them.
+One batch = one transaction. Points newer than anything stored for their series in the batch's span
+(nearly all of them: a poll re-reads only a few minutes of overlap) are COPYed straight into the points
+table, once; the rest (the overlap, a re-fetched window) go through a session-local staging table and one
+`INSERT ... SELECT ... ON CONFLICT DO UPDATE`. Then the hourly and daily rollups of the buckets the batch
+touched are recomputed. A worker killed midway leaves nothing of the batch visible; re-polling an
+overlapping window updates points instead of duplicating them. The endpoints' advisory locks keep another
+writer from storing into these series between reading what is stored and writing.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ CREATE TEMP TABLE IF NOT EXISTS metric_stage (
 ) ON COMMIT DELETE ROWS
 """
 
+# Within a batch each series appears once and its timestamps are unique (cloudwatch.fetch merges pages
+# by timestamp), so the staged keys are unique: no DISTINCT ON sort is needed.
 UPSERT_POINTS = """
 INSERT INTO dashboard_metricpoint (series_id, period, ts, value, raw)
-SELECT DISTINCT ON (series_id, period, ts) series_id, period, ts, value, raw FROM metric_stage
-ORDER BY series_id, period, ts
+SELECT series_id, period, ts, value, raw FROM metric_stage
 ON CONFLICT (series_id, period, ts) DO UPDATE SET value = EXCLUDED.value, raw = EXCLUDED.raw
 WHERE (dashboard_metricpoint.value, dashboard_metricpoint.raw) IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.raw)
 """
@@ -78,7 +82,18 @@ ON CONFLICT (series_id, resolution, bucket) DO UPDATE SET value = EXCLUDED.value
 
 # Binary COPY: no text formatting of timestamps and floats on either side.
 STAGE_COPY = "COPY metric_stage (series_id, period, ts, value, raw) FROM STDIN (FORMAT BINARY)"
+DIRECT_COPY = "COPY dashboard_metricpoint (series_id, period, ts, value, raw) FROM STDIN (FORMAT BINARY)"
 STAGE_TYPES = ("int8", "int4", "timestamptz", "float8", "float8")
+
+# Per series of the batch, the newest point already stored within the batch's span for it (index range
+# scans over the overlap only); points after it cannot conflict with anything.
+STORED_UNTIL = """
+SELECT s.id, max(p.ts)
+FROM unnest(%(series)s::bigint[], %(period)s::int[], %(lo)s::timestamptz[], %(hi)s::timestamptz[])
+     AS s(id, period, lo, hi)
+JOIN dashboard_metricpoint p ON p.series_id = s.id AND p.period = s.period AND p.ts >= s.lo AND p.ts <= s.hi
+GROUP BY s.id
+"""
 
 LOCK_ENDPOINTS = """
 SELECT pg_advisory_xact_lock(hashtextextended('metrics:' || e, 0)) FROM (
@@ -121,36 +136,62 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
         touched: set[int] = set()
         first: datetime | None = None
         last: datetime | None = None
+        # (series id, period, rows): CloudWatch never sends a non-finite raw value; a malformed answer
+        # must not poison a sum.
+        batch = []
+        for result in results:
+            rows = [
+                (ts, value, raw)
+                for ts, value, raw in zip(result.timestamps, result.values, result.raw, strict=True)
+                if raw is not None and isfinite(raw)
+            ]
+            if not rows:
+                continue
+            sid = series[(result.query.variant.key, result.query.metric, result.query.stat)]
+            batch.append((sid, result.query.period, rows))
+            stats.points += len(rows)
+            touched.add(sid)
+            # A superset of the stored points' span is enough: it only bounds the rollups.
+            lo, hi = min(result.timestamps), max(result.timestamps)
+            first = lo if first is None or lo < first else first
+            last = hi if last is None or hi > last else last
+        if len(touched) != len(batch):  # the direct COPY relies on it (see UPSERT_POINTS)
+            raise ValueError("a series appears twice in one batch")
         with connection.cursor() as cur:
-            cur.execute(STAGE_DDL)
-            # ON COMMIT DELETE ROWS only empties it at commit; inside an outer transaction it must not
-            # carry the previous batch's rows into this one. (DELETE, not TRUNCATE: on a table this small
-            # TRUNCATE's new file per call costs more than the delete.)
-            cur.execute("DELETE FROM metric_stage")
-            with cur.cursor.copy(STAGE_COPY) as copy:
-                copy.set_types(STAGE_TYPES)
-                write = copy.write_row
-                for result in results:
-                    if not result.timestamps:
-                        continue
-                    sid = series[(result.query.variant.key, result.query.metric, result.query.stat)]
-                    period = result.query.period
-                    stored = 0
-                    for ts, value, raw in zip(result.timestamps, result.values, result.raw, strict=True):
-                        # CloudWatch never sends these; a malformed answer must not poison a sum.
-                        if raw is None or not isfinite(raw):
-                            continue
-                        write((sid, period, ts, value, raw))
-                        stored += 1
-                    if stored:
-                        stats.points += stored
-                        touched.add(sid)
-                        # A superset of the stored points' span is enough: it only bounds the rollups.
-                        lo, hi = min(result.timestamps), max(result.timestamps)
-                        first = lo if first is None or lo < first else first
-                        last = hi if last is None or hi > last else last
-            if touched:
+            stored_until: dict[int, datetime] = {}
+            if batch:
+                cur.execute(STORED_UNTIL, {
+                    "series": [sid for sid, _, _ in batch], "period": [period for _, period, _ in batch],
+                    "lo": [min(r[0] for r in rows) for _, _, rows in batch],
+                    "hi": [max(r[0] for r in rows) for _, _, rows in batch],
+                })  # fmt: skip
+                stored_until = dict(cur.fetchall())
+            overlap = [(sid, period, rows) for sid, period, rows in batch if sid in stored_until]
+            if overlap:
+                cur.execute(STAGE_DDL)
+                # ON COMMIT DELETE ROWS only empties it at commit; inside an outer transaction it must not
+                # carry the previous batch's rows into this one. (DELETE, not TRUNCATE: on a table this
+                # small TRUNCATE's new file per call costs more than the delete.)
+                cur.execute("DELETE FROM metric_stage")
+                with cur.cursor.copy(STAGE_COPY) as copy:
+                    copy.set_types(STAGE_TYPES)
+                    for sid, period, rows in overlap:
+                        until = stored_until[sid]
+                        for ts, value, raw in rows:
+                            if ts <= until:
+                                copy.write_row((sid, period, ts, value, raw))
+            if batch:
+                with cur.cursor.copy(DIRECT_COPY) as copy:
+                    copy.set_types(STAGE_TYPES)
+                    write = copy.write_row
+                    for sid, period, rows in batch:
+                        until = stored_until.get(sid)
+                        for ts, value, raw in rows:
+                            if until is None or ts > until:
+                                write((sid, period, ts, value, raw))
+            if overlap:
                 cur.execute(UPSERT_POINTS)
+            if touched:
                 span = {"series": sorted(touched), "start": first, "end": last}
                 cur.execute(HOURLY_ROLLUP, span)
                 cur.execute(DAILY_ROLLUP, span)
