@@ -88,3 +88,17 @@ def test_cold_start_counts_are_labelled_as_counts(variant):
     )
     units = dict(MetricSeries.objects.values_list("stat", "unit"))
     assert units == {"SampleCount": "count", "Average": "ms"}
+
+
+def test_overlapping_fresh_and_older_points_in_one_batch_each_land_once(variant):
+    """New points go straight in, points at or before what is stored go through the upsert: a batch
+    mixing a re-read window, a fresh series and a gap inside stored data stores each point once."""
+    store_results([result(variant, "Invocations", "Sum", [1.0] * 6)])  # 10:00-10:25
+    store_results([result(variant, "Invocations", "Sum", [9.0], start=T0 + timedelta(minutes=50))])  # 10:50
+    again = result(variant, "Invocations", "Sum", [2.0] * 12)  # 10:00-10:55: updates, fills 10:30-10:45
+    fresh = result(variant, "ModelLatency", "Average", [5.0] * 12)
+    assert store_results([again, fresh]).points == 24
+    inv = MetricPoint.objects.filter(series__metric="Invocations").order_by("ts")
+    assert list(inv.values_list("value", flat=True)) == [2.0] * 12
+    assert MetricPoint.objects.filter(series__metric="ModelLatency").count() == 12
+    assert rollup(variant, "Invocations", "Sum", "1h", T0).value == 24.0
