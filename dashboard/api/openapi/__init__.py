@@ -229,7 +229,16 @@ SCHEMAS["TeamDetail"] = obj(
 )
 
 RESPONSES = {
-    "EndpointList": obj({"range": ref("Range"), "endpoints": {"type": "array", "items": ref("Endpoint")}}),
+    "EndpointList": obj(
+        {
+            "range": ref("Range"),
+            "count": {"type": "integer", "minimum": 0, "description": "endpoints matching, on every page"},
+            "limit": {"type": "integer", "minimum": 1},
+            "offset": {"type": "integer", "minimum": 0},
+            "next": {"type": ["string", "null"], "description": "URL of the next page; null on the last"},
+            "endpoints": {"type": "array", "items": ref("Endpoint")},
+        }
+    ),
     "EndpointResponse": obj({"range": ref("Range"), "endpoint": ref("EndpointDetail")}),
     "SeriesResponse": obj(
         {
@@ -381,6 +390,10 @@ PATHS = {
             param("kind", "query", {"type": "string", "enum": KINDS}, "endpoint kind"),
             param("deleted", "query", {"type": "string", "enum": ["0", "1"], "default": "0"},
                    "1: include endpoints deleted in AWS"),
+            param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
+                  "endpoints per page (ordered by account, region, name)"),
+            param("offset", "query", {"type": "integer", "minimum": 0, "default": 0},
+                  "endpoints to skip; follow `next` instead of counting"),
         ],
     ),
     "/endpoints/{pk}": operation(

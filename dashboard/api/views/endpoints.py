@@ -84,6 +84,9 @@ def _regex_param(request, name: str, validator) -> str:
     return value
 
 
+PAGE_LIMIT = 1000  # endpoints per answer at most (and by default): figures cost a little per endpoint
+
+
 @api_view
 def endpoint_list(request):
     rng = http.time_range(request)
@@ -102,7 +105,31 @@ def endpoint_list(request):
     )
     if kind:
         rows = [e for e in rows if e.kind == kind]  # kind is derived from the prefetched variants
-    return JsonResponse({"range": range_json(rng), "endpoints": endpoint_rows(rows, *figures_for(rows, rng))})
+    limit = _int_param(request, "limit", PAGE_LIMIT, minimum=1, maximum=PAGE_LIMIT)
+    offset = _int_param(request, "offset", 0, minimum=0, maximum=10**9)
+    page = rows[offset : offset + limit]
+    more = offset + limit < len(rows)
+    return JsonResponse({
+        "range": range_json(rng), "count": len(rows), "limit": limit, "offset": offset,
+        "next": request.build_absolute_uri(http_query(request, offset=offset + limit)) if more else None,
+        "endpoints": endpoint_rows(page, *figures_for(page, rng)),
+    })  # fmt: skip
+
+
+def _int_param(request, name: str, default: int, *, minimum: int, maximum: int) -> int:
+    value = request.GET.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit() or not minimum <= int(value) <= maximum:
+        raise BadRequest(f"{name} must be an integer from {minimum} to {maximum}, not {value[:40]!r}")
+    return int(value)
+
+
+def http_query(request, **changes) -> str:
+    params = request.GET.copy()
+    for key, value in changes.items():
+        params[key] = str(value)
+    return f"{request.path}?{params.urlencode()}"
 
 
 def visible_endpoint(request, pk: str, *prefetch) -> Endpoint:

@@ -173,6 +173,21 @@ def test_list_filters_by_account_region_kind_and_team(admin_client, estate, quer
     assert sorted(e["name"] for e in body["endpoints"]) == expected
 
 
+def test_the_list_pages_with_limit_and_next_and_counts_every_match(admin_client, estate):
+    whole = get_json(admin_client, "/api/v1/endpoints?deleted=1")
+    names = [e["name"] for e in whole["endpoints"]]
+    assert whole["count"] == len(names) >= 3 and whole["next"] is None and whole["offset"] == 0
+    paged, url = [], "/api/v1/endpoints?deleted=1&limit=2"
+    while url:
+        body = get_json(admin_client, url)
+        assert body["count"] == len(names) and len(body["endpoints"]) <= 2
+        paged += [e["name"] for e in body["endpoints"]]
+        url = body["next"]
+        assert url is None or (url.startswith("http://testserver/api/v1/endpoints?") and "deleted=1" in url)
+    assert paged == names  # the same order, nothing skipped or repeated
+    assert get_json(admin_client, "/api/v1/endpoints?offset=99")["endpoints"] == []
+
+
 def test_detail_has_every_variant_figures_and_history(admin_client, estate):
     pk = estate["search-ranker"].pk
     endpoint = get_json(admin_client, f"/api/v1/endpoints/{pk}?range=24h")["endpoint"]
@@ -225,6 +240,9 @@ def test_costs_of_an_endpoint_without_costs_are_null(admin_client, estate):
         ("/api/v1/endpoints?region=moon", "bad region 'moon'"),
         ("/api/v1/endpoints?kind=gpu", "unknown kind 'gpu'"),
         ("/api/v1/endpoints?deleted=yes", "unknown deleted 'yes'"),
+        ("/api/v1/endpoints?limit=0", "limit must be an integer from 1 to 1000"),
+        ("/api/v1/endpoints?limit=1001", "limit must be an integer from 1 to 1000"),
+        ("/api/v1/endpoints?offset=-1", "offset must be an integer from 0"),
         ("/api/v1/endpoints/abc", "endpoint id must be a positive integer"),
         ("/api/v1/endpoints/-1/costs", "endpoint id must be a positive integer"),
         ("/api/v1/endpoints/1e3/series?summary=p99", "endpoint id must be a positive integer"),
