@@ -158,7 +158,12 @@ def _collect_costs(recorder: RunRecorder, account: AwsAccount, factory: ClientFa
         f"endpoint {g.endpoint_key} {g.day}: {g.reason}" for g in estimates.gaps[:5]
     ]
 
-    if forecast is not None:
+    if forecast is not None and rows is None:
+        # The month so far is the daily costs this run could not read (throttled, say): what is stored of
+        # them may lack days, and Cost Explorer's remainder added to it would understate the month. The
+        # forecast stored last stays until a run reads both.
+        stats["forecast_kept"] = "this month's daily costs could not be read"
+    elif forecast is not None:
         month = today.replace(day=1)
         actual = DailyCost.objects.filter(account=account, day__gte=month, day__lt=today).aggregate(
             s=Sum("unblended")

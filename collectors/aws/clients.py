@@ -11,11 +11,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import boto3
+import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
 
 from collectors.model import AccountTarget
 
@@ -83,7 +85,7 @@ class ClientFactory:
         self._role_session_name = role_session_name
         self.call_log = call_log if call_log is not None else CallLog()
         self._clock = clock
-        self._role_sessions: dict[tuple[str, str | None], tuple[boto3.Session, datetime]] = {}
+        self._role_sessions: dict[tuple[str, str | None], boto3.Session] = {}
         self._lock = threading.Lock()
 
     def client(self, service: str, *, account: AccountTarget, region: str) -> BaseClient:
@@ -110,18 +112,32 @@ class ClientFactory:
         key = (account.role_arn, account.external_id)
         with self._lock:
             cached = self._role_sessions.get(key)
-            # Refresh five minutes before expiry so a long collection never runs on expired credentials.
-            if cached and cached[1] - timedelta(minutes=5) > self._clock():
-                return cached[0]
+            if cached:
+                return cached
             sts = self._build(self._session, "sts", region, None)
             kwargs = {"RoleArn": account.role_arn, "RoleSessionName": self._role_session_name}
             if account.external_id:
                 kwargs["ExternalId"] = account.external_id
-            creds = sts.assume_role(**kwargs)["Credentials"]
-            session = boto3.Session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-            )
-            self._role_sessions[key] = (session, creds["Expiration"])
+
+            def assume() -> dict:
+                creds = sts.assume_role(**kwargs)["Credentials"]
+                return {
+                    "access_key": creds["AccessKeyId"],
+                    "secret_key": creds["SecretAccessKey"],
+                    "token": creds["SessionToken"],
+                    "expiry_time": creds["Expiration"].isoformat(),
+                }
+
+            # Refreshable: botocore assumes the role again shortly before the credentials expire (from
+            # 15 minutes ahead), so clients built once per run keep working however long the run takes.
+            first = assume()
+            credentials = RefreshableCredentials(
+                first["access_key"], first["secret_key"], first["token"],
+                datetime.fromisoformat(first["expiry_time"]), refresh_using=assume, method="assume-role",
+                time_fetcher=self._clock,
+            )  # fmt: skip
+            core = botocore.session.get_session()
+            core._credentials = credentials  # botocore has no public setter for a credentials object
+            session = boto3.Session(botocore_session=core)
+            self._role_sessions[key] = session
             return session

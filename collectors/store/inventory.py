@@ -94,6 +94,9 @@ def store_inventory(account: AwsAccount, snapshot: InventorySnapshot, now: datet
                     events.append((info.name, EndpointEvent.Kind.RESTORED, {}))
                 change = _shape_change(old, info.variants)
                 if change:
+                    if old.config_name != info.config_name:
+                        # UpdateEndpoint to another config: which config the old shape came from.
+                        change["config"] = {"before": old.config_name, "after": info.config_name}
                     events.append((info.name, EndpointEvent.Kind.CHANGED, change))
             endpoint_rows.append(
                 Endpoint(
@@ -192,7 +195,12 @@ def _shapes_detail(variants: tuple[VariantInfo, ...]) -> dict:
 
 
 def _shape_change(old: Endpoint, variants: tuple[VariantInfo, ...]) -> dict | None:
-    before = {v.name: variant_shape(v) for v in old.variants.all() if v.removed_at is None}
+    # A deleted endpoint's variants were removed with it: coming back, it is compared with that shape.
+    before = {
+        v.name: variant_shape(v)
+        for v in old.variants.all()
+        if v.removed_at is None or (old.deleted_at is not None and v.removed_at >= old.deleted_at)
+    }
     after = {v.name: v.shape() for v in variants}
     for name, shape in after.items():
         if shape[0] == "instance" and shape[1] is None and name in before:

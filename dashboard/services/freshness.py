@@ -15,7 +15,8 @@ class Freshness:
     kind: str
     last_success: datetime | None
     last_attempt: datetime | None
-    failing: list[str]  # "account/region: error" for scopes whose latest run failed
+    # "account/region: error" ("account: error" for costs) for the scopes whose latest run failed
+    failing: list[str]
 
 
 def freshness(kind: str) -> Freshness:
@@ -32,8 +33,14 @@ def freshness(kind: str) -> Freshness:
         .select_related("account")
     )
     failing = [
-        f"{run.account.account_id if run.account else '?'}/{run.region}: {(run.errors or ['failed'])[0]}"
+        f"{_scope(run)}: {(run.errors or ['failed'])[0]}"
         for run in latest
         if run.status == CollectionRun.Status.FAILED
     ]
     return Freshness(kind, agg["last_success"], agg["last_attempt"], failing)
+
+
+def _scope(run: CollectionRun) -> str:
+    account = run.account.account_id if run.account else "?"
+    # Cost runs are account-wide (Cost Explorer has no region): no empty region after a slash.
+    return f"{account}/{run.region}" if run.region else account

@@ -105,6 +105,41 @@ def test_deleted_endpoint_is_marked_not_removed(moto_fleet, moto_factory):
 
 
 @pytest.mark.django_db
+def test_an_endpoint_back_with_the_shape_it_had_is_restored_not_changed(moto_fleet, moto_factory):
+    account = AwsAccount.objects.create(account_id="123456789012", regions=["us-east-1"])
+    collect_inventory(account, "us-east-1", factory=moto_factory())
+    moto_fleet.delete_endpoint(EndpointName="vision-detector")
+    collect_inventory(account, "us-east-1", factory=moto_factory())
+    moto_fleet.create_endpoint(EndpointName="vision-detector", EndpointConfigName="vision-detector-config")
+    run = collect_inventory(account, "us-east-1", factory=moto_factory())
+    assert (run.stats["restored"], run.stats["changed"]) == (1, 0)
+    back = Endpoint.objects.get(name="vision-detector")
+    assert back.deleted_at is None and back.variants.get().removed_at is None
+    kinds = list(back.events.order_by("at").values_list("kind", flat=True))
+    assert kinds == ["created", "deleted", "restored"]
+
+
+def test_a_client_kept_past_its_role_session_assumes_the_role_again_before_the_credentials_expire(moto_env):
+    from datetime import UTC, datetime, timedelta
+
+    from collectors.aws.clients import ClientFactory, default_config
+    from collectors.model import AccountTarget
+
+    shift = [timedelta(0)]
+    factory = ClientFactory(
+        session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing"),
+        config=default_config(max_attempts=1),
+        clock=lambda: datetime.now(UTC) + shift[0],
+    )
+    # Built once, as a collection run builds its clients; moto's role session lasts an hour.
+    sm = factory.client("sagemaker", account=AccountTarget(SECOND_ACCOUNT, ROLE), region="us-east-1")
+    sm.list_endpoints()
+    shift[0] = timedelta(minutes=50)
+    sm.list_endpoints()
+    assert factory.call_log.calls["sts:AssumeRole"] == 2
+
+
+@pytest.mark.django_db
 def test_role_is_assumed_for_a_second_account(moto_env, moto_factory):
     sts = boto3.client("sts", endpoint_url=moto_env, region_name="us-east-1")
     creds = sts.assume_role(RoleArn=ROLE, RoleSessionName="setup")["Credentials"]

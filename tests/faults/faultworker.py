@@ -92,17 +92,27 @@ def attach(client, plan: FaultPlan) -> None:
                 return AWSResponse(None, status, {}, None), body
         return None
 
-    def after(parsed, context, **_):
+    def after(parsed, model, context, **_):
         for rule in context.get(RULES_KEY, []):
             if rule.get("results"):
                 n = rewrite_results(parsed, context.get(PARAMS_KEY, {}), rule["results"])
                 log.warning("fault %s: %d GetMetricData result(s) rewritten", rule["name"], n)
+                validated(model, parsed)
 
     # On the service's own event names: botocore calls the handlers of a more specific name first, so
     # a handler on plain "before-call" would run after the simulator's "before-call.<service>" answer.
     client.meta.events.register_first(f"before-parameter-build.{service_id}", capture)
     client.meta.events.register_first(f"before-call.{service_id}", before)
     client.meta.events.register_first(f"after-call.{service_id}", after)
+
+
+def validated(model, parsed: dict) -> dict:
+    """A rewritten or made-up answer must still be one AWS could give: checked against botocore's output
+    shape like every simulated answer (a failure is a bug in the test's fault, raised in the worker)."""
+    from collectors.simulator.protocol import validate_response
+
+    validate_response(model, {k: v for k, v in parsed.items() if k != "ResponseMetadata"})
+    return parsed
 
 
 def install_faults(path: Path) -> None:
@@ -114,6 +124,7 @@ def install_faults(path: Path) -> None:
     def create_client(self, *args, **kwargs):
         client = original(self, *args, **kwargs)
         attach(client, plan)
+        attach_answers(client, plan)
         return client
 
     botocore.client.ClientCreator.create_client = create_client
@@ -128,6 +139,37 @@ def main() -> None:
 
     sys.argv = ["celery", *sys.argv[1:]]
     celery_main()
+
+
+def attach_answers(client, plan: FaultPlan) -> None:
+    """The `answer` and `rewrite` actions (tests/faults/plan.py), acting on the rules `attach`'s
+    before-call handler decided for the call (so each call is still counted once). Registered after
+    `attach`'s handlers, so they run after them and still ahead of the simulator's answer."""
+    from botocore.awsrequest import AWSResponse
+
+    from tests.faults.plan import answer_body, rewrite_answer
+
+    service = client.meta.service_model.service_name
+    service_id = client.meta.service_model.service_id.hyphenize()
+
+    def answer(model, context, **_):
+        for rule in context.get(RULES_KEY, []):
+            if rule.get("answer") and not rule.get("error"):
+                log.warning("fault %s: %s:%s answered by the plan", rule["name"], service, model.name)
+                return AWSResponse(None, 200, {}, None), validated(model, answer_body(rule["answer"]))
+        return None
+
+    def rewrite(parsed, http_response, model, context, **_):
+        if http_response.status_code >= 300:
+            return
+        for rule in context.get(RULES_KEY, []):
+            if rule.get("rewrite"):
+                n = rewrite_answer(parsed, rule["rewrite"])
+                log.warning("fault %s: %s:%s answer rewritten (%d)", rule["name"], service, model.name, n)
+                validated(model, parsed)
+
+    client.meta.events.register_first(f"before-call.{service_id}", answer)
+    client.meta.events.register_first(f"after-call.{service_id}", rewrite)
 
 
 if __name__ == "__main__":

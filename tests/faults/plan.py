@@ -137,3 +137,34 @@ def rewrite_results(parsed: dict, params: dict, spec: dict) -> int:
 
 def sleep(seconds: float) -> None:
     time.sleep(seconds)
+
+
+# --- `answer` and `rewrite`: AWS changing under the collector -----------------------------------------
+# - `answer` {"body": {...}}: the call is answered with this body (HTTP 200) instead of the simulator's,
+#   e.g. DescribeEndpointConfig of a config the simulator does not model.
+# - `rewrite` {"fields": {...}, "variants": {VariantName: {...}}}: a successful answer has these top-level
+#   fields set, and its ProductionVariants of those names updated (a dict value is merged one level
+#   deep), e.g. DescribeEndpoint of an endpoint whose config was replaced.
+def answer_body(spec: dict) -> dict:
+    import copy
+
+    body = copy.deepcopy(spec["body"])
+    body["ResponseMetadata"] = {"RequestId": "fault-answered", "HTTPStatusCode": 200, "HTTPHeaders": {}}
+    return body
+
+
+def rewrite_answer(parsed: dict, spec: dict) -> int:
+    """Apply a `rewrite` to a parsed answer in place; returns how many fields and variants it changed."""
+    import copy
+
+    parsed.update(copy.deepcopy(spec.get("fields") or {}))
+    changed = len(spec.get("fields") or {})
+    wanted = spec.get("variants") or {}
+    for variant in parsed.get("ProductionVariants") or []:
+        for key, value in copy.deepcopy(wanted.get(variant.get("VariantName"), {})).items():
+            if isinstance(value, dict) and isinstance(variant.get(key), dict):
+                variant[key].update(value)
+            else:
+                variant[key] = value
+        changed += variant.get("VariantName") in wanted
+    return changed
