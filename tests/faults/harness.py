@@ -169,7 +169,11 @@ def _plain(value):
 
 
 def rows(model: type[models.Model]) -> list[tuple]:
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in WHEN_WRITTEN]
+    # A primary key that is a relation (a cursor's variant) is identity, not an insertion counter: keep it.
+    fields = [
+        f for f in model._meta.concrete_fields
+        if (f.is_relation or not f.primary_key) and f.name not in WHEN_WRITTEN
+    ]  # fmt: skip
     related = [f.name for f in fields if f.is_relation]
     out = []
     for obj in model.objects.select_related(*related).iterator(chunk_size=5000):

@@ -341,7 +341,8 @@ RESPONSES = {
                         "failing": {
                             "type": "array",
                             "items": STRING,
-                            "description": "'account/region: error' where the latest run failed",
+                            "description": "'account/region: error' ('account: error' for costs) where "
+                            "the latest run failed",
                         },
                     }
                 ),
