@@ -33,6 +33,14 @@ class RunRecorder:
         self.started = clock()
         self._calls_before = Counter(factory.call_log.calls)
         self._metrics_before = factory.call_log.metrics_requested
+        if task_id:
+            # The same task again (redelivered, retried): an earlier attempt died (worker killed, database
+            # connection lost) before it could record how it ended. Left 'running' it would stay so forever.
+            CollectionRun.objects.filter(task_id=task_id, status=CollectionRun.Status.RUNNING).update(
+                status=CollectionRun.Status.FAILED,
+                errors=["interrupted before it could record how it ended; the task ran again"],
+                finished_at=self.started,
+            )
         self.run = CollectionRun.objects.create(
             kind=kind, account=account, region=region, started_at=self.started, task_id=task_id
         )

@@ -2,13 +2,16 @@
 
 Fan-out tasks queue one task per account (and region), so one failing account never stops the others.
 Each leaf task holds a short Redis lock on its scope: a task delivered twice, or a beat tick during a
-long run, does not spend AWS calls twice (the writes are idempotent either way)."""
+long run, does not spend AWS calls twice (the writes are idempotent either way). A leaf task that loses
+its database connection (Postgres restarted, failed over) is retried: each batch it stored is kept and
+the writes are idempotent."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from celery import current_app, shared_task
+from django.db import InterfaceError, OperationalError
 
 from collectors.costs import collect_costs
 from collectors.inventory import collect_inventory
@@ -19,6 +22,10 @@ from collectors.runtime import enabled_accounts
 from dashboard.models import AwsAccount
 
 LOCK_SECONDS = 3600
+# Connection lost, server shutting down, deadlock: transient. 5 s, 10 s, 20 s (with jitter).
+ON_DATABASE_ERROR = {
+    "autoretry_for": (OperationalError, InterfaceError), "retry_backoff": 5, "max_retries": 3,
+}  # fmt: skip
 
 
 def _summary(run) -> dict:
@@ -30,7 +37,7 @@ def collect_all_inventory() -> list[str]:
     return [collect_inventory_task.delay(a.pk, region).id for a in enabled_accounts() for region in a.regions]
 
 
-@shared_task(name="collectors.tasks.collect_inventory", bind=True)
+@shared_task(name="collectors.tasks.collect_inventory", bind=True, **ON_DATABASE_ERROR)
 def collect_inventory_task(self, account_pk: int, region: str) -> dict:
     with single_flight(f"inventory:{account_pk}:{region}", LOCK_SECONDS) as mine:
         if not mine:
@@ -45,7 +52,7 @@ def collect_all_metrics() -> list[str]:
     return [collect_metrics_task.delay(a.pk, region).id for a in enabled_accounts() for region in a.regions]
 
 
-@shared_task(name="collectors.tasks.collect_metrics", bind=True)
+@shared_task(name="collectors.tasks.collect_metrics", bind=True, **ON_DATABASE_ERROR)
 def collect_metrics_task(self, account_pk: int, region: str, backfill_hours: int | None = None) -> dict:
     with single_flight(f"metrics:{account_pk}:{region}", LOCK_SECONDS) as mine:
         if not mine:
@@ -64,7 +71,7 @@ def collect_all_costs() -> list[str]:
     return [collect_costs_task.delay(a.pk).id for a in enabled_accounts()]
 
 
-@shared_task(name="collectors.tasks.collect_costs", bind=True)
+@shared_task(name="collectors.tasks.collect_costs", bind=True, **ON_DATABASE_ERROR)
 def collect_costs_task(self, account_pk: int) -> dict:
     with single_flight(f"costs:{account_pk}", LOCK_SECONDS) as mine:
         if not mine:
