@@ -8,6 +8,7 @@ import os
 import signal
 import socket as sockets
 import subprocess
+import time as time_module
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -138,3 +139,29 @@ def overspending_endpoint(today: date, account_id: str = "999999999999"):
         currency="USD", method="median-28d", daily=[[today.isoformat(), "10"]], computed_at=long_ago,
     )  # fmt: skip
     return endpoint
+
+
+def embedded_postgres_server():
+    """The embedded PostgreSQL server this test session runs on, or None when DATABASE_URL points at
+    another server (which a test must not restart)."""
+    from dashboard import embedded
+
+    return embedded._servers.get("postgres")
+
+
+def restart_postgres(server, down_seconds: float) -> None:
+    """Stop the server (fast shutdown: every session is ended, as in a real restart), leave it down for
+    `down_seconds` (connections are refused meanwhile), then start it again on the same data directory and
+    socket. The test's own connections die too: Django reconnects on the next query."""
+    from django.db import connections
+    from embedded_postgres._commands import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=60)
+    try:
+        wait_until(
+            lambda: not (Path(server.pgdata) / "postmaster.pid").exists(), timeout=30, what="postgres down"
+        )
+        time_module.sleep(down_seconds)
+    finally:
+        server.ensure_postgres_running()
+        connections.close_all()
