@@ -263,3 +263,27 @@ def forget_collected_data() -> None:
         m.CollectionRun,
     ):  # fmt: skip
         model.objects.all().delete()
+
+
+# --- reading the outcome of a scenario -----------------------------------------------------------------
+def run_of(kind: str, account: str, region: str = ""):
+    """The one run of `kind` for a scope (cost runs have no region)."""
+    from dashboard.models import CollectionRun
+
+    return CollectionRun.objects.get(kind=kind, account__account_id=account, region=region)
+
+
+def scope_rows(snap: dict, model: str, account: str, region: str) -> list[tuple]:
+    """A snapshot's rows of `model` whose first column (a variant, series or endpoint) is in the scope."""
+    return [r for r in snap[model] if r[0][:2] == (account, region)]
+
+
+def cursored(account: str, region: str) -> set[str]:
+    """The endpoints of a scope with a variant whose metric cursor exists (moved at least once)."""
+    from dashboard.models import MetricCursor
+
+    return set(
+        MetricCursor.objects.filter(
+            variant__endpoint__account__account_id=account, variant__endpoint__region=region
+        ).values_list("variant__endpoint__name", flat=True)
+    )

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from dashboard.models import Alert, BudgetRule, DeliveryAttempt, Notification, NotificationChannel
-from tests.dashboard.alerts.test_alerts_worker import overspending_endpoint
+from tests.support.budgets import overspending_endpoint
 from tests.support.slack import FakeSlack, Reply
 from tests.support.smtp import SmtpServer
 from tests.support.waiting import wait_until

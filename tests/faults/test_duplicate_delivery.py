@@ -10,7 +10,7 @@ import pytest
 
 from dashboard.models import Alert, AwsAccount, BudgetRule, Notification, NotificationChannel
 from tests.faults.harness import CLOCK, KINDS, assert_same_data, fault_worker, reference, snapshot
-from tests.faults.services import overspending_endpoint
+from tests.support.budgets import overspending_endpoint
 from tests.support.smtp import SmtpServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -55,7 +55,7 @@ def test_collection_tasks_delivered_twice_at_once_store_one_set_of_rows(tmp_path
 
 def test_budget_evaluation_and_delivery_delivered_twice_at_once_send_one_email(tmp_path, smtp):
     BudgetRule.objects.all().delete()
-    endpoint = overspending_endpoint(CLOCK.date())
+    endpoint = overspending_endpoint(CLOCK.date(), account_id="999999999999")
     BudgetRule.objects.create(name="embed", scope="endpoint", endpoint=endpoint)
     NotificationChannel.objects.create(
         name="search mail", kind="email", team=endpoint.team, email_to=["search@example.com"]

@@ -8,32 +8,24 @@ import math
 
 import pytest
 
-from dashboard.models import CollectionRun, MetricCursor
-from tests.faults.harness import SPEC, assert_same_data, differences, fault_worker, reference, snapshot
+from dashboard.models import CollectionRun
+from tests.faults.harness import (
+    SPEC,
+    assert_same_data,
+    cursored,
+    differences,
+    fault_worker,
+    reference,
+    run_of,
+    scope_rows,
+    snapshot,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PAYER = "111111111111"
 MEMBER = "222222222222"
 PAGE_POINTS = 500  # the simulator's default page holds 100,800 points: one page per call
-
-
-def run_of(kind: str, account: str, region: str = "") -> CollectionRun:
-    return CollectionRun.objects.get(kind=kind, account__account_id=account, region=region)
-
-
-def scope_rows(snap: dict, model: str, account: str, region: str) -> list[tuple]:
-    """A snapshot's rows of `model` whose first column (a variant or series) is in the scope."""
-    return [r for r in snap[model] if r[0][:2] == (account, region)]
-
-
-def cursored(account: str, region: str) -> set[str]:
-    """The endpoints of a scope with a variant whose metric cursor exists (moved at least once)."""
-    return set(
-        MetricCursor.objects.filter(
-            variant__endpoint__account__account_id=account, variant__endpoint__region=region
-        ).values_list("variant__endpoint__name", flat=True)
-    )
 
 
 def test_paged_metric_data_is_stored_as_one_page_would_be_and_a_page_lost_midway_is_fetched_again(tmp_path):

@@ -6,8 +6,17 @@ clock and without faults, fills the gap, so the stored data equals the fault-fre
 
 import pytest
 
-from dashboard.models import CollectionRun, Endpoint, EndpointEvent, MetricCursor, ProductionVariant
-from tests.faults.harness import assert_same_data, differences, fault_worker, reference, snapshot
+from dashboard.models import CollectionRun, Endpoint, EndpointEvent, ProductionVariant
+from tests.faults.harness import (
+    assert_same_data,
+    cursored,
+    differences,
+    fault_worker,
+    reference,
+    run_of,
+    scope_rows,
+    snapshot,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -23,26 +32,8 @@ def throttle(name: str, service: str, operation: str, code: str, **match) -> dic
     }  # fmt: skip
 
 
-def run_of(kind: str, account: str, region: str = "") -> CollectionRun:
-    return CollectionRun.objects.get(kind=kind, account__account_id=account, region=region)
-
-
 def latest_run(kind: str, account: str, region: str = "") -> CollectionRun:
     return CollectionRun.objects.filter(kind=kind, account__account_id=account, region=region).latest("pk")
-
-
-def scope_rows(snap: dict, model: str, account: str, region: str) -> list[tuple]:
-    """A snapshot's rows of `model` whose first column (a variant, series or endpoint) is in the scope."""
-    return [r for r in snap[model] if r[0][:2] == (account, region)]
-
-
-def cursors(account: str, region: str) -> set[int]:
-    """The variants of a scope whose metric cursor exists (moved at least once)."""
-    return set(
-        MetricCursor.objects.filter(
-            variant__endpoint__account__account_id=account, variant__endpoint__region=region
-        ).values_list("variant_id", flat=True)
-    )
 
 
 def test_a_cloudwatch_throttling_burst_that_outlasts_the_retries_is_filled_by_the_next_run(tmp_path):
@@ -62,8 +53,8 @@ def test_a_cloudwatch_throttling_burst_that_outlasts_the_retries_is_filled_by_th
         assert not scope_rows(faulty, "MetricPoint", MEMBER, "us-east-1"), "a throttled batch was stored"
         assert "MetricPoint" in differences(expected, faulty)
         # Cursors of the throttled variants did not move; every other scope's did.
-        assert cursors(MEMBER, "us-east-1") == set()
-        assert cursors(MEMBER, "eu-west-1") and cursors(PAYER, "us-east-1")
+        assert cursored(MEMBER, "us-east-1") == set()
+        assert cursored(MEMBER, "eu-west-1") and cursored(PAYER, "us-east-1")
 
         worker.plan.clear()
         recovery = worker.fan_out("metrics")
@@ -72,7 +63,7 @@ def test_a_cloudwatch_throttling_burst_that_outlasts_the_retries_is_filled_by_th
     variants = ProductionVariant.objects.filter(
         endpoint__account__account_id=MEMBER, endpoint__region="us-east-1"
     )
-    assert cursors(MEMBER, "us-east-1") == set(variants.values_list("pk", flat=True))
+    assert cursored(MEMBER, "us-east-1") == set(variants.values_list("endpoint__name", flat=True))
     assert_same_data(expected, snapshot())
 
 

@@ -5,24 +5,15 @@ and evaluation run again, still leave exactly one email."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
-from django.utils import timezone
 
 from dashboard.models import (
     Alert,
-    AwsAccount,
     BudgetRule,
-    CostForecast,
-    Endpoint,
-    EndpointCost,
     Notification,
     NotificationChannel,
-    ProductionVariant,
-    Team,
 )
+from tests.support.budgets import overspending_endpoint
 from tests.support.smtp import SmtpServer
 from tests.support.waiting import wait_until
 from tests.support.worker import celery_worker
@@ -35,33 +26,6 @@ def smtp():
     server = SmtpServer().start()
     yield server
     server.stop()
-
-
-def overspending_endpoint() -> Endpoint:
-    """An endpoint spending 3x its forecast over the last week (whatever today's date is)."""
-    today = timezone.now().date()
-    long_ago = timezone.now() - timedelta(days=90)
-    team = Team.objects.create(name="search", slug="search", tag_values=["search"])
-    account = AwsAccount.objects.create(account_id="111111111111", regions=["us-east-1"])
-    endpoint = Endpoint.objects.create(
-        account=account, region="us-east-1", name="embed", status="InService", team=team,
-        arn="arn:aws:sagemaker:us-east-1:111111111111:endpoint/embed",
-        created_at=long_ago, first_seen=long_ago, last_seen=long_ago,
-    )  # fmt: skip
-    ProductionVariant.objects.create(
-        endpoint=endpoint, name="AllTraffic", kind="serverless", memory_mb=2048, max_concurrency=5,
-        first_seen=long_ago, last_seen=long_ago,
-    )  # fmt: skip
-    for back in range(1, 40):
-        EndpointCost.objects.create(
-            endpoint=endpoint, day=today - timedelta(days=back), source="resource",
-            amount=Decimal(30 if back <= 7 else 10), currency="USD", estimated=False, computed_at=long_ago,
-        )  # fmt: skip
-    CostForecast.objects.create(
-        scope="endpoint", scope_id=endpoint.pk, month=today.replace(day=1), amount=Decimal(300),
-        currency="USD", method="median-28d", daily=[[today.isoformat(), "10"]], computed_at=long_ago,
-    )  # fmt: skip
-    return endpoint
 
 
 @pytest.mark.django_db(transaction=True)
