@@ -128,6 +128,16 @@ def parse_pk(value: str) -> int:
     return int(value)
 
 
+def integer(request, name: str, default: int, *, maximum: int, minimum: int = 0) -> int:
+    """A whole-number parameter within [minimum, maximum]; absent: `default`; anything else: 400."""
+    value = request.GET.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit() or not minimum <= int(value) <= maximum:
+        raise BadRequest(f"{name} must be an integer from {minimum} to {maximum}, not {value[:40]!r}")
+    return int(value)
+
+
 def team_filter(request, queryset):
     """`queryset` narrowed to the `team` parameter's team; a team the user cannot see (or a text that
     cannot be a team's slug) is as unknown as one that does not exist: 400."""

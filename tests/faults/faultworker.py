@@ -16,10 +16,11 @@ import copy
 import logging
 import os
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
-from tests.faults.plan import FaultPlan, error_body, rewrite_results, sleep
+from tests.faults.plan import FaultPlan, error_body, rewrite_results
 
 log = logging.getLogger("tests.faults")
 PARAMS_KEY = "fault_plan_params"
@@ -84,7 +85,7 @@ def attach(client, plan: FaultPlan) -> None:
         context[RULES_KEY] = rules
         for rule in rules:
             if rule.get("delay"):
-                sleep(float(rule["delay"]))
+                time.sleep(float(rule["delay"]))  # the fault itself: a slow AWS
         for rule in rules:
             if rule.get("error"):
                 status, body = error_body(rule["error"])

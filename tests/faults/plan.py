@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,10 +132,6 @@ def rewrite_results(parsed: dict, params: dict, spec: dict) -> int:
         result["Messages"] = [{"Code": spec.get("code", status), "Value": spec.get("message", "injected")}]
         hit += 1
     return hit
-
-
-def sleep(seconds: float) -> None:
-    time.sleep(seconds)
 
 
 # --- `answer` and `rewrite`: AWS changing under the collector -----------------------------------------

@@ -12,6 +12,7 @@ import json
 import ssl
 import sys
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -101,6 +102,20 @@ class FakeSlack:
             if 200 <= reply.status < 300 and not reply.delay:
                 self.delivered.append(body)
             return reply
+
+
+@contextmanager
+def trusted_slack(settings, directory: Path):
+    """A FakeSlack the project's Slack transport talks to as it would to hooks.slack.com: its certificate
+    trusted (SLACK_CA_BUNDLE) and its host allowed; stopped afterwards."""
+    server = FakeSlack(directory).start()
+    settings.SLACK_CA_BUNDLE = str(server.cert)
+    settings.SLACK_WEBHOOK_HOSTS = ["127.0.0.1"]
+    settings.SLACK_TIMEOUT_SECONDS = 5.0
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class _Server(ThreadingHTTPServer):

@@ -235,7 +235,7 @@ RESPONSES = {
             "count": {"type": "integer", "minimum": 0, "description": "endpoints matching, on every page"},
             "limit": {"type": "integer", "minimum": 1},
             "offset": {"type": "integer", "minimum": 0},
-            "next": {"type": ["string", "null"], "description": "URL of the next page; null on the last"},
+            "next_offset": {"type": ["integer", "null"], "description": "null on the last page"},
             "endpoints": {"type": "array", "items": ref("Endpoint")},
         }
     ),
@@ -394,7 +394,7 @@ PATHS = {
             param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
                   "endpoints per page (ordered by account, region, name)"),
             param("offset", "query", {"type": "integer", "minimum": 0, "default": 0},
-                  "endpoints to skip; follow `next` instead of counting"),
+                  "endpoints to skip: the previous page's `next_offset`"),
         ],
     ),
     "/endpoints/{pk}": operation(

@@ -90,15 +90,6 @@ def readable_channels(user) -> set[int] | None:
     return None if is_finops_admin(user) else set(visible_channels(user).values_list("pk", flat=True))
 
 
-def bounded(request, name: str, default: int, maximum: int) -> int:
-    value = request.GET.get(name, "").strip()
-    if not value:
-        return default
-    if not value.isascii() or not value.isdigit() or int(value) > maximum:
-        raise BadRequest(f"{name} must be an integer from 0 to {maximum}, not {value!r}")
-    return int(value)
-
-
 @api_view
 def alert_list(request):
     alerts = http.team_filter(request, visible_alerts(request.user))
@@ -106,8 +97,8 @@ def alert_list(request):
         alerts = alerts.filter(state=state)
     if scope := http.choice(request, "scope", BudgetRule.Scope.values):
         alerts = alerts.filter(scope=scope)
-    limit = max(bounded(request, "limit", DEFAULT_LIMIT, MAX_LIMIT), 1)
-    offset = bounded(request, "offset", 0, 10**9)
+    limit = max(http.integer(request, "limit", DEFAULT_LIMIT, maximum=MAX_LIMIT), 1)
+    offset = http.integer(request, "offset", 0, maximum=10**9)
     # One more than asked: whether there is a next page, without counting them all.
     page = list(with_delivery(alerts).order_by("-raised_at", "-pk")[offset : offset + limit + 1])
     seen = readable_channels(request.user)

@@ -105,31 +105,15 @@ def endpoint_list(request):
     )
     if kind:
         rows = [e for e in rows if e.kind == kind]  # kind is derived from the prefetched variants
-    limit = _int_param(request, "limit", PAGE_LIMIT, minimum=1, maximum=PAGE_LIMIT)
-    offset = _int_param(request, "offset", 0, minimum=0, maximum=10**9)
+    limit = http.integer(request, "limit", PAGE_LIMIT, minimum=1, maximum=PAGE_LIMIT)
+    offset = http.integer(request, "offset", 0, maximum=10**9)
     page = rows[offset : offset + limit]
-    more = offset + limit < len(rows)
+    # Paged like /alerts: the next page's offset, or null on the last.
     return JsonResponse({
         "range": range_json(rng), "count": len(rows), "limit": limit, "offset": offset,
-        "next": request.build_absolute_uri(http_query(request, offset=offset + limit)) if more else None,
+        "next_offset": offset + limit if offset + limit < len(rows) else None,
         "endpoints": endpoint_rows(page, *figures_for(page, rng)),
     })  # fmt: skip
-
-
-def _int_param(request, name: str, default: int, *, minimum: int, maximum: int) -> int:
-    value = request.GET.get(name, "").strip()
-    if not value:
-        return default
-    if not value.isascii() or not value.isdigit() or not minimum <= int(value) <= maximum:
-        raise BadRequest(f"{name} must be an integer from {minimum} to {maximum}, not {value[:40]!r}")
-    return int(value)
-
-
-def http_query(request, **changes) -> str:
-    params = request.GET.copy()
-    for key, value in changes.items():
-        params[key] = str(value)
-    return f"{request.path}?{params.urlencode()}"
 
 
 def visible_endpoint(request, pk: str, *prefetch) -> Endpoint:

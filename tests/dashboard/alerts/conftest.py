@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import NOW
-from tests.support.slack import FakeSlack
+from tests.support.slack import trusted_slack
 from tests.support.smtp import SmtpServer
 
 SITE_URL = "https://costs.example.com"
@@ -31,13 +31,9 @@ def smtp_server(settings):
 
 @pytest.fixture
 def fake_slack(settings, tmp_path):
-    slack = FakeSlack(tmp_path).start()
-    settings.SLACK_CA_BUNDLE = str(slack.cert)
-    settings.SLACK_WEBHOOK_HOSTS = ["127.0.0.1"]
-    settings.SLACK_TIMEOUT_SECONDS = 5.0
     settings.SITE_URL = SITE_URL
-    yield slack
-    slack.stop()
+    with trusted_slack(settings, tmp_path) as slack:
+        yield slack
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from dashboard.reports import delivery
 from dashboard.reports.delivery import retry_weekly_reviews, send_weekly_reviews
 from dashboard.reports.weeks import IsoWeek
 from tests.conftest import NOW
-from tests.support.slack import FakeSlack, Reply, all_texts, assert_block_kit
+from tests.support.slack import Reply, all_texts, assert_block_kit, trusted_slack
 from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.django_db
@@ -56,13 +56,9 @@ def smtp(settings):
 
 @pytest.fixture
 def slack(settings, tmp_path):
-    server = FakeSlack(tmp_path).start()
-    settings.SLACK_CA_BUNDLE = str(server.cert)
-    settings.SLACK_WEBHOOK_HOSTS = ["127.0.0.1"]
-    settings.SLACK_TIMEOUT_SECONDS = 5.0
     settings.SITE_URL = SITE_URL
-    yield server
-    server.stop()
+    with trusted_slack(settings, tmp_path) as server:
+        yield server
 
 
 def spend(week: IsoWeek, team) -> list[Endpoint]:

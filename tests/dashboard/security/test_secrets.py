@@ -20,7 +20,7 @@ from collectors.inventory import collect_inventory
 from dashboard.alerts.webhooks import validate_webhook_url
 from dashboard.models import AwsAccount, DeliveryAttempt, NotificationChannel
 from tests.collectors.test_inventory_moto import make_endpoint, sagemaker, serverless
-from tests.support.slack import FakeSlack, Reply
+from tests.support.slack import Reply, trusted_slack
 from tests.support.smtp import SmtpServer
 
 SLACK_PATH = "/services/T0SEC/B0SEC/XXSLACKSECRETXX"
@@ -53,12 +53,8 @@ def tables_containing(needle: str) -> list[str]:
 
 @pytest.fixture
 def slack(settings, tmp_path):
-    server = FakeSlack(tmp_path).start()
-    settings.SLACK_CA_BUNDLE = str(server.cert)
-    settings.SLACK_WEBHOOK_HOSTS = ["127.0.0.1"]
-    settings.SLACK_TIMEOUT_SECONDS = 5.0
-    yield server
-    server.stop()
+    with trusted_slack(settings, tmp_path) as server:
+        yield server
 
 
 @pytest.fixture
