@@ -36,8 +36,13 @@ class Endpoint(models.Model):
 
     @property
     def kind(self) -> str:
-        kinds = {v.kind for v in self.variants.all() if v.removed_at is None}
-        return kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "")
+        return kind_of(self.variants.all())
+
+
+def kind_of(variants) -> str:
+    """An endpoint's kind from its variants: serverless, instance, mixed, or "" with none live."""
+    kinds = {v.kind for v in variants if v.removed_at is None}
+    return kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "")
 
 
 class ProductionVariant(models.Model):

@@ -158,9 +158,7 @@ def endpoint_figures(endpoint_ids, rng: TimeRange, *, today: date) -> dict[int, 
     if not ids:
         return out
     rows = (
-        EndpointSummary.objects.filter(
-            endpoint_id__in=ids, resolution=rng.resolution, bucket__gte=rng.start, bucket__lt=rng.end
-        )
+        EndpointSummary.objects.filter(covering(rng), endpoint_id__in=ids)
         .values("endpoint_id")
         .annotate(
             inv=Sum("invocations"), e4=Sum("errors_4xx"), e5=Sum("errors_5xx"), cs=Sum("cold_starts"),
@@ -187,6 +185,31 @@ def endpoint_figures(endpoint_ids, rng: TimeRange, *, today: date) -> dict[int, 
     for fc in CostForecast.objects.filter(scope="endpoint", scope_id__in=ids, month=today.replace(day=1)):
         out[fc.scope_id].forecast = fc.amount
     return out
+
+
+def covering(rng: TimeRange) -> Q:
+    """The summary rows that add up to `rng`. A daily range reads daily rows. An hourly range reads the
+    daily rows of the whole UTC days inside it and hourly rows only for the hours at either end: each
+    daily row is the sum (or maximum) of its day's hourly rows, so the figures are the same from 5 times
+    fewer rows over 7 days."""
+    if rng.resolution == EndpointSummary.DAILY:
+        return Q(resolution=EndpointSummary.DAILY, bucket__gte=rng.start, bucket__lt=rng.end)
+    hourly = EndpointSummary.HOURLY
+    first = _midnight(rng.start)
+    if first < rng.start:
+        first += timedelta(days=1)
+    last = _midnight(rng.end)
+    if first >= last:
+        return Q(resolution=hourly, bucket__gte=rng.start, bucket__lt=rng.end)
+    return (
+        Q(resolution=hourly, bucket__gte=rng.start, bucket__lt=first)
+        | Q(resolution=EndpointSummary.DAILY, bucket__gte=first, bucket__lt=last)
+        | Q(resolution=hourly, bucket__gte=last, bucket__lt=rng.end)
+    )
+
+
+def _midnight(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _add_costs(out: dict[int, EndpointFigures], ids: list[int], first: date, last: date, into: str) -> None:

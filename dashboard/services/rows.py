@@ -16,16 +16,21 @@ def load_rows(endpoints: QuerySet, rng: TimeRange, *, today) -> list[Row]:
     """Endpoints with account, team, variants and instance types, and their figures: a fixed number of
     queries (two for the endpoints, the figures service's four, one for AWS-estimated costs) whatever
     the number of endpoints."""
+    # `to_attr` hands each endpoint a plain list: Django's default prefetch builds a queryset per endpoint
+    # (0.2 s at 2,000 endpoints, more than the query itself).
     variants = ProductionVariant.objects.select_related("instance_type", "cursor")
     endpoints = list(
         endpoints.select_related("account", "team")
-        .prefetch_related(Prefetch("variants", queryset=variants))
+        .prefetch_related(Prefetch("variants", queryset=variants, to_attr="variant_list"))
         .order_by("account__account_id", "region", "name")
     )
     ids = [e.pk for e in endpoints]
     figures = endpoint_figures(ids, rng, today=today)
     aws_estimated = still_estimated_by_aws(ids, rng, today)
-    return [Row(e, figures[e.pk], measured(e, rng), e.pk in aws_estimated) for e in endpoints]
+    return [
+        Row(e, figures[e.pk], measured(e.variant_list, rng), e.pk in aws_estimated, e.variant_list)
+        for e in endpoints
+    ]
 
 
 def still_estimated_by_aws(ids: list[int], rng: TimeRange, today: date) -> set[int]:
@@ -51,10 +56,10 @@ def midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def measured(endpoint, rng: TimeRange) -> bool:
-    """Whether metrics were collected for any part of the range (from the variants' cursors), so no
-    invocations means idle rather than unknown."""
-    for variant in endpoint.variants.all():
+def measured(variants, rng: TimeRange) -> bool:
+    """Whether metrics were collected for any part of the range (from the endpoint's variants' cursors),
+    so no invocations means idle rather than unknown."""
+    for variant in variants:
         cursor = getattr(variant, "cursor", None)
         if cursor is None or cursor.collected_until is None:
             continue

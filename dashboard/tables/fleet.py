@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from dashboard.models import Endpoint
-from dashboard.models.endpoints import SERVERLESS
+from dashboard.models.endpoints import SERVERLESS, kind_of
 from dashboard.services.figures import FLAGS, EndpointFigures
 from dashboard.tables.base import (
     DELETED,
@@ -35,11 +35,17 @@ class Row:
     endpoint: Endpoint
     figures: EndpointFigures
     measured: bool  # metrics were collected for part of the range: usage figures are known, not zero
-    aws_estimated: bool = False  # a Cost Explorer figure shown (range or MTD) is still marked estimated
+    aws_estimated: bool  # a Cost Explorer figure shown (range or MTD) is still marked estimated
+    all_variants: list  # every variant, removed ones too
 
     @property
     def variants(self) -> list:
-        return [v for v in self.endpoint.variants.all() if v.removed_at is None]
+        """The live variants."""
+        return [v for v in self.all_variants if v.removed_at is None]
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.all_variants)
 
     @property
     def usage(self) -> EndpointFigures | None:
@@ -218,7 +224,7 @@ class FleetTable(Table):
             "team", "Team", lambda r: r.endpoint.team.name if r.endpoint.team else None,
             html=_team_html, sort=_lower,
         ),
-        Column("kind", "Kind", lambda r: r.endpoint.kind or None, sort=_lower),
+        Column("kind", "Kind", lambda r: r.kind or None, sort=_lower),
         Column("shape", "Shape", _shape_text, html=_shape_html, sort=_lower),
         Column(
             "status", "Status", lambda r: "Deleted" if r.endpoint.deleted_at else r.endpoint.status,

@@ -220,7 +220,8 @@ def fleet(request):
     finops_admin = is_finops_admin(user)
     teams = list(visible_teams(user))
     scope = visible_endpoints(user)
-    scopes = list(scope.values_list("account__account_id", "account__label", "region").distinct())
+    # order_by(): the model's ordering by name would otherwise join the DISTINCT (a row per endpoint)
+    scopes = list(scope.values_list("account__account_id", "account__label", "region").order_by().distinct())
     form = FleetFilters(request.GET, teams=teams, scopes=scopes, finops_admin=finops_admin)
     rng, range_error = page_range(request, now)
     context = {"form": form, "nav_teams": teams, "finops_admin": finops_admin, "table": None}
@@ -244,7 +245,7 @@ def fleet(request):
         endpoints = endpoints.filter(region=filters["region"])
     rows = load_rows(endpoints, rng, today=today)
     if filters["kind"]:
-        rows = [r for r in rows if r.endpoint.kind == filters["kind"]]
+        rows = [r for r in rows if r.kind == filters["kind"]]
     if filters["flag"]:
         rows = [r for r in rows if r.usage and filters["flag"] in r.usage.flags]
 

@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.test.utils import CaptureQueriesContext
 
-from dashboard.models import Endpoint, EndpointCost, MetricPoint
+from dashboard.models import Endpoint, EndpointCost, EndpointSummary, MetricPoint
 from dashboard.services.costs import best_costs
-from dashboard.services.figures import RangeError, endpoint_figures, parse_range, totals
+from dashboard.services.figures import RangeError, TimeRange, endpoint_figures, parse_range, totals
 from tests.collectors.test_summary import fleet  # noqa: F401  (fixture: 8 endpoints, 3 days collected)
 from tests.conftest import NOW
 
@@ -82,3 +82,38 @@ def test_totals_add_up(fleet):  # noqa: F811
     )
     assert t.mtd_cost == mtd and mtd > 0
     assert EndpointCost.objects.exists()
+
+
+def test_hourly_ranges_read_whole_days_from_daily_rows_with_the_same_figures(fleet):  # noqa: F811
+    """A 7-day range reads the daily rows of its whole days and hourly rows for the hours at either end;
+    every figure equals the one computed from the hourly rows alone."""
+    end = parse_range({"range": "7d"}, NOW).end
+    rng = TimeRange("7d", end - timedelta(days=2, hours=20), end)  # starts inside the collected days
+    assert rng.start.hour and rng.end.hour and rng.resolution == "1h"  # hourly rows at both ends
+    ids = list(Endpoint.objects.values_list("pk", flat=True))
+    figures = endpoint_figures(ids, rng, today=NOW.date())
+    hourly = EndpointSummary.objects.filter(resolution="1h", bucket__gte=rng.start, bucket__lt=rng.end)
+    days = EndpointSummary.objects.filter(resolution="1d", bucket__gte=rng.start, bucket__lt=rng.end)
+    assert days.filter(invocations__gt=0).exists()  # whole days with traffic are read from daily rows
+    for edge in (
+        hourly.filter(bucket__lt=rng.start + timedelta(hours=20)),
+        hourly.filter(bucket__gte=NOW.replace(hour=0)),
+    ):
+        assert edge.filter(invocations__gt=0).exists()  # and so are the hours at either end
+    checked = 0
+    for pk in ids:
+        mine = hourly.filter(endpoint_id=pk).aggregate(
+            inv=Sum("invocations"), e5=Sum("errors_5xx"), cs=Sum("cold_starts"), p99=Sum("latency_p99_w"),
+            w=Sum("latency_weight"), lmax=Max("latency_max"), mem=Max("memory_util_max"),
+            cpu=Max("cpu_util_max"), gpu=Max("gpu_util_max"), thr=Max("concurrency_util_max"),
+        )  # fmt: skip
+        f = figures[pk]
+        assert f.invocations == pytest.approx(mine["inv"] or 0)
+        assert f.errors_5xx == pytest.approx(mine["e5"] or 0)
+        assert f.cold_starts == pytest.approx(mine["cs"] or 0)
+        assert f.p99 == (pytest.approx(mine["p99"] / mine["w"]) if mine["w"] else None)
+        for attr, key in [("latency_max", "lmax"), ("memory_peak", "mem"), ("cpu_peak", "cpu"),
+                          ("gpu_peak", "gpu"), ("throttle", "thr")]:  # fmt: skip
+            assert getattr(f, attr) == mine[key], (pk, attr)
+        checked += bool(mine["inv"])
+    assert checked >= 4

@@ -46,7 +46,9 @@ P4D = {"kind": "instance", "instance_type_id": "ml.p4d.24xlarge", "current_insta
 
 
 def row(endpoint, measured=True, **figures) -> Row:
-    return Row(endpoint, EndpointFigures(endpoint.pk, **figures), measured)
+    return Row(
+        endpoint, EndpointFigures(endpoint.pk, **figures), measured, False, list(endpoint.variants.all())
+    )
 
 
 def cells(r: Row) -> dict[str, str]:
