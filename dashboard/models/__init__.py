@@ -12,6 +12,7 @@ from dashboard.models.catalogue import InstanceType
 from dashboard.models.costs import CostForecast, DailyCost, EndpointCost
 from dashboard.models.endpoints import Endpoint, EndpointEvent, ProductionVariant
 from dashboard.models.insights import Recommendation
+from dashboard.models.lookups import AnyOf  # noqa: F401  (registers the `__any` lookup)
 from dashboard.models.metrics import MetricCursor, MetricPoint, MetricRollup, MetricSeries
 from dashboard.models.reports import ReportDelivery
 from dashboard.models.runs import CollectionRun

@@ -72,13 +72,19 @@ class ProductionVariant(models.Model):
 
     @property
     def shape_label(self) -> str:
-        if self.kind == SERVERLESS:
-            text = f"{(self.memory_mb or 0) / 1024:g} GB, max {self.max_concurrency}"
-            if self.provisioned_concurrency:
-                text += f", PC {self.provisioned_concurrency}"
-            return text
-        count = self.current_instance_count if self.current_instance_count is not None else "?"
-        return f"{self.instance_type_id} x {count}"
+        return shape_label(self)
+
+
+def shape_label(variant) -> str:
+    """What a variant runs on, from a variant or anything with its fields: "2 GB, max 20, PC 5" or
+    "ml.g5.xlarge x 2"."""
+    if variant.kind == SERVERLESS:
+        text = f"{(variant.memory_mb or 0) / 1024:g} GB, max {variant.max_concurrency}"
+        if variant.provisioned_concurrency:
+            text += f", PC {variant.provisioned_concurrency}"
+        return text
+    count = variant.current_instance_count if variant.current_instance_count is not None else "?"
+    return f"{variant.instance_type_id} x {count}"
 
 
 class EndpointEvent(models.Model):

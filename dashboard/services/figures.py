@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Max, Q, Sum
 
-from dashboard.models import CostForecast, EndpointSummary
+from dashboard.models import CostForecast, EndpointCost, EndpointSummary
 
 RANGES = {
     "24h": timedelta(hours=24),
@@ -111,6 +111,9 @@ class EndpointFigures:
     currency: str = ""
     mtd_cost: Decimal | None = None
     mtd_sources: set[str] = field(default_factory=set)
+    # A Cost Explorer figure (resource or tag) in the range or this month is one AWS still calls estimated
+    # (our own estimates are never final; their marker is E).
+    aws_estimated: bool = False
     forecast: Decimal | None = None
 
     @property
@@ -152,13 +155,13 @@ def _ratio(total, weight) -> float | None:
 
 
 def endpoint_figures(endpoint_ids, rng: TimeRange, *, today: date) -> dict[int, EndpointFigures]:
-    """Figures per endpoint over `rng`: four aggregate queries, whatever the number of endpoints."""
+    """Figures per endpoint over `rng`: three queries, whatever the number of endpoints."""
     ids = list(endpoint_ids)
     out = {pk: EndpointFigures(pk) for pk in ids}
     if not ids:
         return out
     rows = (
-        EndpointSummary.objects.filter(covering(rng), endpoint_id__in=ids)
+        EndpointSummary.objects.filter(covering(rng), endpoint_id__any=ids)
         .values("endpoint_id")
         .annotate(
             inv=Sum("invocations"), e4=Sum("errors_4xx"), e5=Sum("errors_5xx"), cs=Sum("cold_starts"),
@@ -179,11 +182,10 @@ def endpoint_figures(endpoint_ids, rng: TimeRange, *, today: date) -> dict[int, 
         f.latency_max, f.throttle, f.spillover = r["lmax"], r["thr"], r["spill"]
         f.memory_peak, f.cpu_peak, f.gpu_peak, f.gpu_memory_peak = r["mem"], r["cpu"], r["gpu"], r["gpum"]
 
-    first, last = rng.days
-    _add_costs(out, ids, first, last, "cost")
-    _add_costs(out, ids, today.replace(day=1), today + timedelta(days=1), "mtd")
-    for fc in CostForecast.objects.filter(scope="endpoint", scope_id__in=ids, month=today.replace(day=1)):
-        out[fc.scope_id].forecast = fc.amount
+    _add_costs(out, ids, rng, today)
+    forecasts = CostForecast.objects.filter(scope="endpoint", scope_id__any=ids, month=today.replace(day=1))
+    for scope_id, amount in forecasts.values_list("scope_id", "amount"):
+        out[scope_id].forecast = amount
     return out
 
 
@@ -195,10 +197,10 @@ def covering(rng: TimeRange) -> Q:
     if rng.resolution == EndpointSummary.DAILY:
         return Q(resolution=EndpointSummary.DAILY, bucket__gte=rng.start, bucket__lt=rng.end)
     hourly = EndpointSummary.HOURLY
-    first = _midnight(rng.start)
+    first = _floor_day(rng.start)
     if first < rng.start:
         first += timedelta(days=1)
-    last = _midnight(rng.end)
+    last = _floor_day(rng.end)
     if first >= last:
         return Q(resolution=hourly, bucket__gte=rng.start, bucket__lt=rng.end)
     return (
@@ -208,39 +210,50 @@ def covering(rng: TimeRange) -> Q:
     )
 
 
-def _midnight(at: datetime) -> datetime:
+def _floor_day(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _add_costs(out: dict[int, EndpointFigures], ids: list[int], first: date, last: date, into: str) -> None:
-    day_start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    day_end = datetime(last.year, last.month, last.day, tzinfo=UTC)
+def _add_costs(out: dict[int, EndpointFigures], ids: list[int], rng: TimeRange, today: date) -> None:
+    """Costs over the range's days and this month to date, from the daily rows of both in one query."""
+    first, last = rng.days
+    month_first, month_end = today.replace(day=1), today + timedelta(days=1)
+    in_range = Q(bucket__gte=midnight(first), bucket__lt=midnight(last))
+    in_month = Q(bucket__gte=midnight(month_first), bucket__lt=midnight(month_end))
+    by_aws = Q(cost_estimated=True, cost_source__in=[EndpointCost.Source.RESOURCE, EndpointCost.Source.TAG])
     rows = (
         EndpointSummary.objects.filter(
-            endpoint_id__in=ids, resolution=EndpointSummary.DAILY, bucket__gte=day_start, bucket__lt=day_end
+            endpoint_id__any=ids, resolution=EndpointSummary.DAILY,
+            bucket__gte=midnight(min(first, month_first)), bucket__lt=midnight(max(last, month_end)),
         )
         .exclude(cost=None)
         .values("endpoint_id", "cost_source", "currency")
         .annotate(
-            total=Sum("cost"),
-            days=Count("bucket"),
-            estimated=Count("bucket", filter=Q(cost_estimated=True)),
-            inv=Sum("invocations"),
+            total=Sum("cost", filter=in_range), days=Count("bucket", filter=in_range),
+            estimated=Count("bucket", filter=in_range & Q(cost_estimated=True)),
+            inv=Sum("invocations", filter=in_range),
+            mtd=Sum("cost", filter=in_month), mtd_days=Count("bucket", filter=in_month),
+            by_aws=Count("bucket", filter=(in_range | in_month) & by_aws),
         )
-    )
+    )  # fmt: skip
     for r in rows:
         f = out[r["endpoint_id"]]
-        if into == "cost":
+        if r["days"]:
             f.cost = (f.cost or Decimal(0)) + r["total"]
             f.cost_days += r["days"]
             f.cost_invocations += r["inv"] or 0
             f.cost_sources.add(r["cost_source"])
             f.cost_estimated = f.cost_estimated or bool(r["estimated"])
             f.currency = r["currency"]
-        else:
-            f.mtd_cost = (f.mtd_cost or Decimal(0)) + r["total"]
+        if r["mtd_days"]:
+            f.mtd_cost = (f.mtd_cost or Decimal(0)) + r["mtd"]
             f.mtd_sources.add(r["cost_source"])
-            f.currency = f.currency or r["currency"]
+        f.currency = f.currency or r["currency"]
+        f.aws_estimated = f.aws_estimated or bool(r["by_aws"])
+
+
+def midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 @dataclass
@@ -274,7 +287,7 @@ def totals(figures: dict[int, EndpointFigures], *, today: date) -> Totals:
     same_day = last_month_first + (today - first)  # may spill into this month for 31-day months: clamp
     same_day = min(same_day, first)
     last_month = EndpointSummary.objects.filter(
-        endpoint_id__in=ids,
+        endpoint_id__any=ids,
         resolution=EndpointSummary.DAILY,
         bucket__gte=datetime(last_month_first.year, last_month_first.month, 1, tzinfo=UTC),
         bucket__lt=datetime(same_day.year, same_day.month, same_day.day, tzinfo=UTC),

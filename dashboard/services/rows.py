@@ -1,70 +1,117 @@
 """The fleet table's rows: endpoints with their figures over a range, in a fixed number of queries.
-Shared by the pages and the weekly review, so both show the same figures."""
+Shared by the pages and the weekly review, so both show the same figures.
+
+The rows are built from plain values, not model instances: the fleet page sorts and totals every
+endpoint it may show, and at 2,000 endpoints building an Endpoint, a ProductionVariant, a MetricCursor and
+an InstanceType per row (and parsing their every timestamp) took longer than the queries. Accounts, teams
+and instance types are few: they are model instances, one per id, shared by the rows."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from dashboard.models import EndpointCost, EndpointSummary, ProductionVariant
+from dashboard.models import (
+    AwsAccount,
+    InstanceType,
+    MetricCursor,
+    ProductionVariant,
+    Team,
+)
+from dashboard.models.endpoints import shape_label
 from dashboard.services.figures import TimeRange, endpoint_figures
 from dashboard.tables import Row
 
 
+@dataclass(slots=True)
+class VariantInfo:
+    """What the fleet table reads of a production variant (the model's names, so cells read either)."""
+
+    name: str
+    kind: str
+    memory_mb: int | None
+    max_concurrency: int | None
+    provisioned_concurrency: int | None
+    instance_type_id: str | None
+    current_instance_count: int | None
+    removed_at: datetime | None
+    instance_type: InstanceType | None
+
+    @property
+    def shape_label(self) -> str:
+        return shape_label(self)
+
+
+@dataclass(slots=True)
+class EndpointInfo:
+    """What the fleet table and the weekly review read of an endpoint (the model's names)."""
+
+    pk: int
+    name: str
+    region: str
+    status: str
+    deleted_at: datetime | None
+    tags: dict
+    account: AwsAccount
+    team: Team | None
+    variants: list[VariantInfo] = field(default_factory=list)
+
+
+ENDPOINT_FIELDS = ("pk", "name", "region", "status", "deleted_at", "tags", "account_id", "team_id")
+VARIANT_FIELDS = (
+    "endpoint_id", "name", "kind", "memory_mb", "max_concurrency", "provisioned_concurrency",
+    "instance_type_id", "current_instance_count", "removed_at",
+)  # fmt: skip
+
+
 def load_rows(endpoints: QuerySet, rng: TimeRange, *, today) -> list[Row]:
-    """Endpoints with account, team, variants and instance types, and their figures: a fixed number of
-    queries (two for the endpoints, the figures service's four, one for AWS-estimated costs) whatever
-    the number of endpoints."""
-    # `to_attr` hands each endpoint a plain list: Django's default prefetch builds a queryset per endpoint
-    # (0.2 s at 2,000 endpoints, more than the query itself).
-    variants = ProductionVariant.objects.select_related("instance_type", "cursor")
-    endpoints = list(
-        endpoints.select_related("account", "team")
-        .prefetch_related(Prefetch("variants", queryset=variants, to_attr="variant_list"))
-        .order_by("account__account_id", "region", "name")
+    """Endpoints with account, team, variants and instance types, and their figures, in account, region
+    and name order: a fixed number of queries (endpoints, accounts, teams, variants, instance types,
+    cursors, and the figures service's three) whatever the number of endpoints."""
+    listed = list(endpoints.order_by("account__account_id", "region", "name").values_list(*ENDPOINT_FIELDS))
+    if not listed:
+        return []
+    ids = [e[0] for e in listed]
+    accounts = AwsAccount.objects.in_bulk({e[6] for e in listed})
+    teams = Team.objects.in_bulk({e[7] for e in listed if e[7] is not None})
+    variants = list(
+        ProductionVariant.objects.filter(endpoint_id__any=ids)
+        .order_by("endpoint_id", "name")
+        .values_list(*VARIANT_FIELDS)
     )
-    ids = [e.pk for e in endpoints]
+    types = InstanceType.objects.in_bulk({v[6] for v in variants if v[6] is not None})
+    by_endpoint = defaultdict(list)
+    for endpoint_id, *values in variants:
+        by_endpoint[endpoint_id].append(VariantInfo(*values, types.get(values[5])))
     figures = endpoint_figures(ids, rng, today=today)
-    aws_estimated = still_estimated_by_aws(ids, rng, today)
-    return [
-        Row(e, figures[e.pk], measured(e.variant_list, rng), e.pk in aws_estimated, e.variant_list)
-        for e in endpoints
-    ]
-
-
-def still_estimated_by_aws(ids: list[int], rng: TimeRange, today: date) -> set[int]:
-    """Endpoints with a Cost Explorer figure (resource or tag) in the range or this month that AWS still
-    marks estimated: one query. (Our own estimates are always "not final"; the marker says E for them.)"""
-    if not ids:
-        return set()
-    first, last = rng.days
-    days = Q(bucket__gte=midnight(first), bucket__lt=midnight(last)) | Q(
-        bucket__gte=midnight(today.replace(day=1)), bucket__lt=midnight(today + timedelta(days=1))
-    )
-    return set(
-        EndpointSummary.objects.filter(
-            days, endpoint_id__in=ids, resolution=EndpointSummary.DAILY, cost_estimated=True,
-            cost_source__in=[EndpointCost.Source.RESOURCE, EndpointCost.Source.TAG],
+    collected = measured(ids, rng)
+    rows = []
+    for pk, name, region, status, deleted_at, tags, account_id, team_id in listed:
+        info = EndpointInfo(
+            pk,
+            name,
+            region,
+            status,
+            deleted_at,
+            tags,
+            accounts[account_id],
+            teams.get(team_id),
+            by_endpoint[pk],
         )
-        .values_list("endpoint_id", flat=True)
+        f = figures[pk]
+        rows.append(Row(info, f, pk in collected, f.aws_estimated, info.variants))
+    return rows
+
+
+def measured(ids: list[int], rng: TimeRange) -> set[int]:
+    """Endpoints with metrics collected for any part of the range (from their variants' cursors), so no
+    invocations means idle rather than unknown: one query."""
+    return set(
+        MetricCursor.objects.filter(variant__endpoint_id__any=ids, collected_until__gt=rng.start)
+        .filter(Q(collected_from=None) | Q(collected_from__lt=rng.end))
+        .values_list("variant__endpoint_id", flat=True)
         .distinct()
-    )  # fmt: skip
-
-
-def midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def measured(variants, rng: TimeRange) -> bool:
-    """Whether metrics were collected for any part of the range (from the endpoint's variants' cursors),
-    so no invocations means idle rather than unknown."""
-    for variant in variants:
-        cursor = getattr(variant, "cursor", None)
-        if cursor is None or cursor.collected_until is None:
-            continue
-        if cursor.collected_until > rng.start and (
-            cursor.collected_from is None or cursor.collected_from < rng.end
-        ):
-            return True
-    return False
+    )

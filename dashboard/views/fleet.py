@@ -21,10 +21,11 @@ from dashboard.services.figures import (
     RangeError,
     TimeRange,
     Totals,
+    midnight,  # noqa: F401  (other pages use it from here)
     parse_range,
     totals,
 )
-from dashboard.services.rows import load_rows, midnight  # noqa: F401  (other pages use them from here)
+from dashboard.services.rows import load_rows
 from dashboard.services.scoping import is_finops_admin, visible_endpoints, visible_teams
 from dashboard.tables import UNKNOWN, FleetTable, Row, Table, money, number, percent
 

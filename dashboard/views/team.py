@@ -73,7 +73,7 @@ def daily_spend(ids: list[int], today: date) -> list[DaySpend]:
     if ids:
         rows = (
             EndpointSummary.objects.filter(
-                endpoint_id__in=ids, resolution=EndpointSummary.DAILY,
+                endpoint_id__any=ids, resolution=EndpointSummary.DAILY,
                 bucket__gte=midnight(first), bucket__lt=midnight(today + timedelta(days=1)),
             )
             .exclude(cost=None)

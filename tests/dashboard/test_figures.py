@@ -69,7 +69,7 @@ def test_figures_take_a_fixed_number_of_queries(fleet):  # noqa: F811
         endpoint_figures(ids[:2], rng, today=NOW.date())
     with CaptureQueriesContext(connection) as many:
         totals(endpoint_figures(ids, rng, today=NOW.date()), today=NOW.date())
-    assert len(few) == 4 and len(many) == 5
+    assert len(few) == 3 and len(many) == 4
 
 
 def test_totals_add_up(fleet):  # noqa: F811

@@ -1,0 +1,34 @@
+"""The `__any` lookup (dashboard/models/lookups.py): the rows `__in` finds, with the list bound once."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dashboard.models import AwsAccount, Endpoint, ProductionVariant, Team
+from tests.conftest import NOW
+
+
+def test_any_finds_what_in_finds_and_binds_the_list_as_one_array(db):
+    account = AwsAccount.objects.create(account_id="123456789012", regions=["us-east-1"])
+    team = Team.objects.create(slug="search", name="Search")
+    endpoints = [
+        Endpoint.objects.create(
+            account=account, region="us-east-1", name=f"ep-{i}", arn=f"arn:{i}", status="InService",
+            team=team if i % 2 else None, first_seen=NOW, last_seen=NOW,
+        )
+        for i in range(6)
+    ]  # fmt: skip
+    for e in endpoints[:4]:
+        ProductionVariant.objects.create(
+            endpoint=e, name="v", kind="serverless", first_seen=NOW, last_seen=NOW
+        )
+    ids = [e.pk for e in endpoints]
+    for wanted in ([], ids[:1], ids[1:4], ids, [*ids, 10**12]):
+        assert set(Endpoint.objects.filter(pk__any=wanted)) == set(Endpoint.objects.filter(pk__in=wanted))
+        by_fk = ProductionVariant.objects.filter(endpoint_id__any=wanted)
+        assert set(by_fk) == set(ProductionVariant.objects.filter(endpoint_id__in=wanted))
+        assert set(ProductionVariant.objects.filter(endpoint__team_id__any=[team.pk])) == set(
+            ProductionVariant.objects.filter(endpoint__team=team)
+        )
+    with CaptureQueriesContext(connection) as queries:
+        assert Endpoint.objects.filter(pk__any=ids).count() == 6
+    assert "= ANY(" in queries[0]["sql"] and "IN (" not in queries[0]["sql"]
