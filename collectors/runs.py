@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from collectors.aws.clients import ClientFactory
 from dashboard.models import AwsAccount, CollectionRun
@@ -13,6 +13,21 @@ from dashboard.models import AwsAccount, CollectionRun
 log = logging.getLogger(__name__)
 
 MAX_ERRORS = 200  # a run that failed everywhere must not store a megabyte of repeats
+
+
+def abandon_stale_runs(now: datetime, older_than: timedelta) -> int:
+    """Mark failed the runs still 'running' that started more than `older_than` ago: their task never
+    came back (its worker was lost and the message was not delivered again), and without this they would
+    say 'running' forever. A run that does finish later still records how it really ended."""
+    stale = CollectionRun.objects.filter(status=CollectionRun.Status.RUNNING, started_at__lt=now - older_than)
+    count = stale.update(
+        status=CollectionRun.Status.FAILED,
+        errors=[f"no word from its task for {older_than}: the worker running it was probably lost"],
+        finished_at=now,
+    )
+    if count:
+        log.warning("marked %d collection runs failed: still running after %s", count, older_than)
+    return count
 
 
 class RunRecorder:

@@ -12,12 +12,14 @@ from datetime import timedelta
 
 from celery import current_app, shared_task
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
 from collectors.costs import collect_costs
 from collectors.inventory import collect_inventory
 from collectors.locks import single_flight
 from collectors.metrics import collect_metrics
 from collectors.retention import apply_retention
+from collectors.runs import abandon_stale_runs
 from collectors.runtime import enabled_accounts
 from dashboard.models import AwsAccount
 
@@ -84,3 +86,10 @@ def collect_costs_task(self, account_pk: int) -> dict:
 @shared_task(name="collectors.tasks.apply_retention")
 def apply_retention_task() -> dict:
     return apply_retention()
+
+
+@shared_task(name="collectors.tasks.abandon_stale_runs")
+def abandon_stale_runs_task() -> int:
+    # A leaf task holds its scope's lock for LOCK_SECONDS; a run still 'running' after twice that has lost
+    # its lock (another run may have started since) and its task is not coming back.
+    return abandon_stale_runs(timezone.now(), timedelta(seconds=2 * LOCK_SECONDS))

@@ -403,6 +403,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=20, hour=f"*/{COSTS_EVERY_HOURS}"),
     },
     "apply-retention": {"task": "collectors.tasks.apply_retention", "schedule": crontab(minute=40, hour=3)},
+    # Runs whose task never came back (worker lost, message not redelivered) stop saying "running".
+    "abandon-stale-runs": {"task": "collectors.tasks.abandon_stale_runs", "schedule": crontab(minute=50)},
     # Evaluation also runs after every cost and metrics collection; this tick covers period boundaries.
     "evaluate-budgets": {"task": "dashboard.tasks.evaluate_budgets", "schedule": crontab(minute=5)},
     # Retries with backoff: a pending message is due when its next_attempt_at has passed.
