@@ -223,8 +223,7 @@ def _add_costs(out: dict[int, EndpointFigures], ids: list[int], rng: TimeRange, 
     by_aws = Q(cost_estimated=True, cost_source__in=[EndpointCost.Source.RESOURCE, EndpointCost.Source.TAG])
     rows = (
         EndpointSummary.objects.filter(
-            endpoint_id__any=ids, resolution=EndpointSummary.DAILY,
-            bucket__gte=midnight(min(first, month_first)), bucket__lt=midnight(max(last, month_end)),
+            in_range | in_month, endpoint_id__any=ids, resolution=EndpointSummary.DAILY
         )
         .exclude(cost=None)
         .values("endpoint_id", "cost_source", "currency")
@@ -233,7 +232,7 @@ def _add_costs(out: dict[int, EndpointFigures], ids: list[int], rng: TimeRange, 
             estimated=Count("bucket", filter=in_range & Q(cost_estimated=True)),
             inv=Sum("invocations", filter=in_range),
             mtd=Sum("cost", filter=in_month), mtd_days=Count("bucket", filter=in_month),
-            by_aws=Count("bucket", filter=(in_range | in_month) & by_aws),
+            by_aws=Count("bucket", filter=by_aws),
         )
     )  # fmt: skip
     for r in rows:
@@ -248,7 +247,7 @@ def _add_costs(out: dict[int, EndpointFigures], ids: list[int], rng: TimeRange, 
         if r["mtd_days"]:
             f.mtd_cost = (f.mtd_cost or Decimal(0)) + r["mtd"]
             f.mtd_sources.add(r["cost_source"])
-        f.currency = f.currency or r["currency"]
+            f.currency = f.currency or r["currency"]
         f.aws_estimated = f.aws_estimated or bool(r["by_aws"])
 
 

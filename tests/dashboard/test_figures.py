@@ -117,3 +117,23 @@ def test_hourly_ranges_read_whole_days_from_daily_rows_with_the_same_figures(fle
             assert getattr(f, attr) == mine[key], (pk, attr)
         checked += bool(mine["inv"])
     assert checked >= 4
+
+
+def test_range_and_month_costs_read_only_their_own_days(fleet):  # noqa: F811
+    """One query reads the range's days and this month's: a range far before this month counts only its
+    own days, and days between the two count in neither (nor set the currency)."""
+    endpoint = Endpoint.objects.order_by("pk").first()
+    this_month = endpoint_figures([endpoint.pk], parse_range({"range": "7d"}, NOW), today=NOW.date())
+    rng = parse_range({"range": "custom", "start": "2026-06-01", "end": "2026-06-03"}, NOW)
+    day = datetime(2026, 6, 2, tzinfo=UTC)
+    for bucket, amount in ((day, "3"), (datetime(2026, 8, 1, tzinfo=UTC), "500")):  # in range; between
+        EndpointSummary.objects.create(
+            endpoint=endpoint, resolution="1d", bucket=bucket, cost=Decimal(amount), cost_source="tag",
+            cost_estimated=False, currency="EUR" if amount == "500" else "USD",
+        )  # fmt: skip
+    f = endpoint_figures([endpoint.pk], rng, today=NOW.date())[endpoint.pk]
+    assert (f.cost, f.cost_days, f.cost_sources, f.currency) == (Decimal(3), 1, {"tag"}, "USD")
+    assert (
+        f.mtd_cost == this_month[endpoint.pk].mtd_cost
+        and f.mtd_sources == this_month[endpoint.pk].mtd_sources
+    )
