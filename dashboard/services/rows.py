@@ -9,7 +9,7 @@ and instance types are few: they are model instances, one per id, shared by the 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
@@ -57,7 +57,6 @@ class EndpointInfo:
     tags: dict
     account: AwsAccount
     team: Team | None
-    variants: list[VariantInfo] = field(default_factory=list)
 
 
 ENDPOINT_FIELDS = ("pk", "name", "region", "status", "deleted_at", "tags", "account_id", "team_id")
@@ -91,18 +90,9 @@ def load_rows(endpoints: QuerySet, rng: TimeRange, *, today) -> list[Row]:
     rows = []
     for pk, name, region, status, deleted_at, tags, account_id, team_id in listed:
         info = EndpointInfo(
-            pk,
-            name,
-            region,
-            status,
-            deleted_at,
-            tags,
-            accounts[account_id],
-            teams.get(team_id),
-            by_endpoint[pk],
+            pk, name, region, status, deleted_at, tags, accounts[account_id], teams.get(team_id)
         )
-        f = figures[pk]
-        rows.append(Row(info, f, pk in collected, f.aws_estimated, info.variants))
+        rows.append(Row(info, figures[pk], pk in collected, by_endpoint[pk]))
     return rows
 
 

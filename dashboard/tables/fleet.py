@@ -35,8 +35,12 @@ class Row:
     endpoint: Endpoint
     figures: EndpointFigures
     measured: bool  # metrics were collected for part of the range: usage figures are known, not zero
-    aws_estimated: bool  # a Cost Explorer figure shown (range or MTD) is still marked estimated
     all_variants: list  # every variant, removed ones too
+
+    @property
+    def aws_estimated(self) -> bool:
+        """A Cost Explorer figure shown (range or MTD) is still marked estimated."""
+        return self.figures.aws_estimated
 
     @property
     def variants(self) -> list:

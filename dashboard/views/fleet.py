@@ -21,7 +21,6 @@ from dashboard.services.figures import (
     RangeError,
     TimeRange,
     Totals,
-    midnight,  # noqa: F401  (other pages use it from here)
     parse_range,
     totals,
 )

@@ -19,7 +19,15 @@ from django.utils.http import urlencode
 from dashboard import charts
 from dashboard.models import CostForecast, EndpointCost, EndpointSummary, Recommendation
 from dashboard.services.alerts import firing_for_team
-from dashboard.services.figures import FLAGS, EndpointFigures, TimeRange, Totals, endpoint_figures, totals
+from dashboard.services.figures import (
+    FLAGS,
+    EndpointFigures,
+    TimeRange,
+    Totals,
+    endpoint_figures,
+    midnight,
+    totals,
+)
 from dashboard.services.recommendations import open_savings, ranked
 from dashboard.services.scoping import visible_endpoints, visible_teams
 from dashboard.services.trends import WEEKS, weekly_cost_per_1k
@@ -27,7 +35,6 @@ from dashboard.tables import UNKNOWN, FleetTable, Row, money, number, percent, s
 from dashboard.tables.alerts import pct, period_label
 from dashboard.tables.recommendations import RecRow
 from dashboard.views import fleet as fleet_page
-from dashboard.views.fleet import midnight
 from dashboard.views.recommendations import totals_line
 
 DAILY_SPEND_DAYS = 14

@@ -46,9 +46,7 @@ P4D = {"kind": "instance", "instance_type_id": "ml.p4d.24xlarge", "current_insta
 
 
 def row(endpoint, measured=True, **figures) -> Row:
-    return Row(
-        endpoint, EndpointFigures(endpoint.pk, **figures), measured, False, list(endpoint.variants.all())
-    )
+    return Row(endpoint, EndpointFigures(endpoint.pk, **figures), measured, list(endpoint.variants.all()))
 
 
 def cells(r: Row) -> dict[str, str]:
