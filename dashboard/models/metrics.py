@@ -22,7 +22,7 @@ class MetricSeries(models.Model):
 class MetricPoint(models.Model):
     """Written only in bulk (COPY into a staging table, then one upsert): see collectors/store/metrics.py."""
 
-    pk = models.CompositePrimaryKey("series_id", "period", "ts")
+    pk = models.CompositePrimaryKey("series_id", "ts", "period")
     series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, db_index=False)
     period = models.PositiveIntegerField(help_text="seconds")
     ts = models.DateTimeField(help_text="start of the period, UTC")

@@ -1,6 +1,6 @@
 """Bulk storage of metric series: idempotent upserts and rollups that follow each statistic's rule."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -102,3 +102,28 @@ def test_overlapping_fresh_and_older_points_in_one_batch_each_land_once(variant)
     assert list(inv.values_list("value", flat=True)) == [2.0] * 12
     assert MetricPoint.objects.filter(series__metric="ModelLatency").count() == 12
     assert rollup(variant, "Invocations", "Sum", "1h", T0).value == 24.0
+
+
+def test_series_are_read_when_they_exist_and_only_the_missing_ones_created(variant):
+    store_results([result(variant, "Invocations", "Sum", [1.0])])
+    first = MetricSeries.objects.get(variant=variant, metric="Invocations", stat="Sum").pk
+    store_results(
+        [result(variant, "Invocations", "Sum", [2.0]), result(variant, "ModelLatency", "p99", [3.0])]
+    )
+    series = dict(MetricSeries.objects.filter(variant=variant).values_list("metric", "pk"))
+    assert series.keys() == {"Invocations", "ModelLatency"} and series["Invocations"] == first
+    assert MetricPoint.objects.filter(series_id=series["ModelLatency"]).count() == 1
+
+
+def test_rollups_bucket_by_utc_hour_whatever_offset_the_timestamps_carry(variant):
+    # The hour before is stored; then 10:00-10:55 UTC arrives written as 06:30-07:25 at UTC-03:30.
+    # Floored in that zone, the span would start at 09:30 UTC and the 09:00 rollup would be recomputed
+    # from its last six points alone.
+    store_results([result(variant, "Invocations", "Sum", [1.0] * 12, start=T0 - timedelta(hours=1))])
+    zone = timezone(timedelta(hours=-3, minutes=-30))
+    store_results([result(variant, "Invocations", "Sum", [2.0] * 12, start=T0.astimezone(zone))])
+    before = rollup(variant, "Invocations", "Sum", "1h", T0 - timedelta(hours=1))
+    assert (before.value, before.points) == (12.0, 12)
+    now = rollup(variant, "Invocations", "Sum", "1h", T0)
+    assert (now.value, now.points) == (24.0, 12)
+    assert rollup(variant, "Invocations", "Sum", "1d", T0.replace(hour=0)).value == 36.0
