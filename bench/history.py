@@ -31,7 +31,7 @@ from django.db import connection, transaction
 
 from collectors.catalogue import specs_for
 from collectors.metrics import floor_hour, variant_ref
-from collectors.store.metrics import DAILY_ROLLUP, ensure_series
+from collectors.store.metrics import ensure_series, refresh_daily_rollups
 from collectors.store.summary import refresh_cost_summaries, refresh_metric_summaries
 from dashboard.models import Endpoint, MetricSeries, ProductionVariant
 
@@ -169,8 +169,8 @@ def build_history(now: datetime, days: int, *, long_days: int = 0, probes: int =
                     if endpoint_ids and span_start < day_start:
                         cur.execute(DAILY_SUMMARY, {"endpoints": sorted(endpoint_ids), "start": span_start,
                                                     "end": day_start})  # fmt: skip
-                series = list(MetricSeries.objects.filter(variant_id__in=ids).values_list("pk", flat=True))
-                cur.execute(DAILY_ROLLUP, {"series": series, "start": hourly_start, "end": until})
+                series = list(MetricSeries.objects.filter(variant_id__in=ids).values_list("pk", "stat"))
+                refresh_daily_rollups(series, hourly_start, until)
             refresh_metric_summaries(endpoints, hourly_start, until)
     endpoints = list(Endpoint.objects.values_list("pk", flat=True))
     cost_end = now.date()  # today's cost is not known yet

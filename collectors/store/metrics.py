@@ -70,19 +70,22 @@ ON CONFLICT (series_id, resolution, bucket) DO UPDATE SET value = EXCLUDED.value
 """
 
 # Daily, from the hourly rollups with the same rules (so a day half backfilled hourly, half in 5-minute
-# detail, counts every hour once). Average is the mean of hourly averages.
+# detail, counts every hour once). Average is the mean of hourly averages. Read and bucketed as the
+# hourly rollup reads points (a range scan per series, whole UTC days from the caller, date_bin).
 DAILY_ROLLUP = """
 INSERT INTO dashboard_metricrollup (series_id, resolution, bucket, value, points)
-SELECT h.series_id, '1d', date_trunc('day', h.bucket, 'UTC') AS day,
+SELECT h.series_id, '1d', date_bin('1 day', h.bucket, TIMESTAMPTZ '2000-01-01 00:00+00') AS day,
        CASE WHEN s.stat IN ('Sum', 'SampleCount') THEN sum(h.value)
             WHEN s.stat = 'Minimum' THEN min(h.value)
             WHEN s.stat = 'Average' THEN avg(h.value)
             ELSE max(h.value) END,
        sum(h.points)
-FROM dashboard_metricrollup h JOIN dashboard_metricseries s ON s.id = h.series_id
-WHERE h.resolution = '1h' AND h.series_id = ANY(%(series)s)
-  AND h.bucket >= date_trunc('day', %(start)s::timestamptz, 'UTC')
-  AND h.bucket < date_trunc('day', %(end)s::timestamptz, 'UTC') + interval '1 day'
+FROM unnest(%(series)s::bigint[], %(stats)s::text[]) AS s(id, stat)
+CROSS JOIN LATERAL (
+    SELECT series_id, bucket, value, points FROM dashboard_metricrollup
+    WHERE series_id = s.id AND resolution = '1h' AND bucket >= %(day_from)s AND bucket < %(day_to)s
+    OFFSET 0
+) h
 GROUP BY h.series_id, s.stat, day
 ON CONFLICT (series_id, resolution, bucket) DO UPDATE SET value = EXCLUDED.value, points = EXCLUDED.points
 """
@@ -117,10 +120,30 @@ SELECT pg_advisory_xact_lock(hashtextextended('metrics:' || e, 0)) FROM (
 
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 def _utc_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _span(series: list[tuple[int, str]], first: datetime, last: datetime) -> dict:
+    """The rollups' parameters: (series id, stat) pairs, and the whole UTC hours and days from `first`
+    to `last` (both included)."""
+    hour_from, hour_to = _utc_hour(first), _utc_hour(last) + HOUR
+    return {
+        "series": [sid for sid, _ in series], "stats": [stat for _, stat in series],
+        "hour_from": hour_from, "hour_to": hour_to,
+        "day_from": hour_from.replace(hour=0), "day_to": _utc_hour(last).replace(hour=0) + DAY,
+    }  # fmt: skip
+
+
+def refresh_daily_rollups(series: list[tuple[int, str]], first: datetime, last: datetime) -> None:
+    """Recompute the daily rollups of these (series id, stat) from their hourly ones, for the UTC days
+    from `first` to `last`."""
+    if series:
+        with connection.cursor() as cur:
+            cur.execute(DAILY_ROLLUP, _span(series, first, last))
 
 
 @dataclass
@@ -167,8 +190,7 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
             variants = sorted({r.query.variant.key for r in results})
             cur.execute(LOCK_ENDPOINTS, [variants])
         series = ensure_series((r.query.variant.key, r.query.metric, r.query.stat) for r in results)
-        touched: set[int] = set()
-        stat_of: dict[int, str] = {}
+        stat_of: dict[int, str] = {}  # the series stored into, and their statistic
         first: datetime | None = None
         last: datetime | None = None
         # (series id, period, rows): CloudWatch never sends a non-finite raw value; a malformed answer
@@ -186,12 +208,11 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
             stat_of[sid] = result.query.stat
             batch.append((sid, result.query.period, rows))
             stats.points += len(rows)
-            touched.add(sid)
             # A superset of the stored points' span is enough: it only bounds the rollups.
             lo, hi = min(result.timestamps), max(result.timestamps)
             first = lo if first is None or lo < first else first
             last = hi if last is None or hi > last else last
-        if len(touched) != len(batch):  # the direct COPY relies on it (see UPSERT_POINTS)
+        if len(stat_of) != len(batch):  # the direct COPY relies on it (see UPSERT_POINTS)
             raise ValueError("a series appears twice in one batch")
         with connection.cursor() as cur:
             stored_until: dict[int, datetime] = {}
@@ -227,12 +248,8 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
                                 write((sid, period, ts, value, raw))
             if overlap:
                 cur.execute(UPSERT_POINTS)
-            if touched:
-                span = {
-                    "series": sorted(touched), "stats": [stat_of[sid] for sid in sorted(touched)],
-                    "start": first, "end": last,
-                    "hour_from": _utc_hour(first), "hour_to": _utc_hour(last) + HOUR,
-                }  # fmt: skip
+            if stat_of:
+                span = _span(sorted(stat_of.items()), first, last)
                 cur.execute(HOURLY_ROLLUP, span)
                 cur.execute(DAILY_ROLLUP, span)
                 variants = sorted({r.query.variant.key for r in results})
@@ -241,7 +258,7 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
                     [variants],
                 )
                 refresh_metric_summaries([row[0] for row in cur.fetchall()], first, last)
-        stats.series = len(touched)
+        stats.series = len(stat_of)
     return stats
 
 
