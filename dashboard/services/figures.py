@@ -48,6 +48,9 @@ class TimeRange:
     key: str  # "24h", "7d", "30d", "90d" or "custom"
     start: datetime
     end: datetime
+    # Ends after the moment it was asked at ("the last 7 days"): nothing stored lies after its end, so
+    # today's daily summary row holds exactly the range's hours of today.
+    live: bool = False
 
     @property
     def resolution(self) -> str:
@@ -66,7 +69,7 @@ def parse_range(params, now: datetime) -> TimeRange:
     key = (params.get("range") or DEFAULT_RANGE).strip()
     if key in RANGES:
         end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        return TimeRange(key, end - RANGES[key], end)
+        return TimeRange(key, end - RANGES[key], end, live=True)
     if key != "custom":
         raise RangeError(f"unknown range {key!r}: use one of {', '.join(RANGES)} or custom")
     try:
@@ -193,21 +196,26 @@ def covering(rng: TimeRange) -> Q:
     """The summary rows that add up to `rng`. A daily range reads daily rows. An hourly range reads the
     daily rows of the whole UTC days inside it and hourly rows only for the hours at either end: each
     daily row is the sum (or maximum) of its day's hourly rows, so the figures are the same from 5 times
-    fewer rows over 7 days."""
+    fewer rows over 7 days. A live range (see TimeRange) reads today's hours from today's daily row too."""
     if rng.resolution == EndpointSummary.DAILY:
         return Q(resolution=EndpointSummary.DAILY, bucket__gte=rng.start, bucket__lt=rng.end)
-    hourly = EndpointSummary.HOURLY
+    hourly, daily = EndpointSummary.HOURLY, EndpointSummary.DAILY
     first = _floor_day(rng.start)
     if first < rng.start:
         first += timedelta(days=1)
     last = _floor_day(rng.end)
-    if first >= last:
+    if first > last:  # no midnight inside
         return Q(resolution=hourly, bucket__gte=rng.start, bucket__lt=rng.end)
-    return (
-        Q(resolution=hourly, bucket__gte=rng.start, bucket__lt=first)
-        | Q(resolution=EndpointSummary.DAILY, bucket__gte=first, bucket__lt=last)
-        | Q(resolution=hourly, bucket__gte=last, bucket__lt=rng.end)
-    )
+    rows = Q(resolution=hourly, bucket__gte=rng.start, bucket__lt=first)
+    if first < last:
+        rows |= Q(resolution=daily, bucket__gte=first, bucket__lt=last)
+    if last < rng.end:
+        rows |= (
+            Q(resolution=daily, bucket=last)
+            if rng.live
+            else Q(resolution=hourly, bucket__gte=last, bucket__lt=rng.end)
+        )
+    return rows
 
 
 def _floor_day(at: datetime) -> datetime:

@@ -16,7 +16,7 @@ from tests.conftest import NOW
 
 
 def test_ranges_parse_and_bad_ones_say_why():
-    assert parse_range({}, NOW).key == "7d"
+    assert parse_range({}, NOW).key == "7d" and parse_range({}, NOW).live  # ends after NOW
     day = parse_range({"range": "24h"}, NOW)
     assert (day.start, day.end, day.resolution) == (
         datetime(2026, 11, 19, 11, tzinfo=UTC),
@@ -24,7 +24,7 @@ def test_ranges_parse_and_bad_ones_say_why():
         "1h",
     )
     custom = parse_range({"range": "custom", "start": "2026-10-01", "end": "2026-10-31"}, NOW)
-    assert custom.end - custom.start == timedelta(days=31) and custom.resolution == "1d"
+    assert custom.end - custom.start == timedelta(days=31) and custom.resolution == "1d" and not custom.live
     for bad, message in [
         ({"range": "1y"}, "unknown range"),
         ({"range": "custom", "start": "x"}, "YYYY-MM-DD"),
@@ -84,11 +84,14 @@ def test_totals_add_up(fleet):  # noqa: F811
     assert EndpointCost.objects.exists()
 
 
-def test_hourly_ranges_read_whole_days_from_daily_rows_with_the_same_figures(fleet):  # noqa: F811
-    """A 7-day range reads the daily rows of its whole days and hourly rows for the hours at either end;
-    every figure equals the one computed from the hourly rows alone."""
+@pytest.mark.parametrize("live", [False, True])
+def test_hourly_ranges_read_whole_days_from_daily_rows_with_the_same_figures(fleet, live):  # noqa: F811
+    """A 7-day range reads the daily rows of its whole days and hourly rows for the hours at either end
+    (a live range: today's daily row for today's hours); every figure equals the one computed from the
+    hourly rows alone."""
     end = parse_range({"range": "7d"}, NOW).end
-    rng = TimeRange("7d", end - timedelta(days=2, hours=20), end)  # starts inside the collected days
+    # starts inside the collected days
+    rng = TimeRange("7d", end - timedelta(days=2, hours=20), end, live=live)
     assert rng.start.hour and rng.end.hour and rng.resolution == "1h"  # hourly rows at both ends
     ids = list(Endpoint.objects.values_list("pk", flat=True))
     figures = endpoint_figures(ids, rng, today=NOW.date())

@@ -97,12 +97,16 @@ def build(account: AwsAccount, specs: list[Spec], region: str = "us-east-1") -> 
         for d in range(DAYS):
             day = TODAY - timedelta(days=d)
             best, estimate = Decimal("1.2500000000"), Decimal("1.2000000000")
+            # A day with hourly rows sums them, as the product's daily rows do; an older day holds what
+            # one hour would (its hourly rows are past retention).
+            hours = sum((HOUR - timedelta(hours=h)).date() == day for h in range(HOURS)) or 1
+            summed = {k: v if v is None or k.endswith("_max") else v * hours for k, v in usage.items()}
             summaries.append(
                 EndpointSummary(
                     endpoint=e, resolution="1d", bucket=HOUR.replace(hour=0) - timedelta(days=d),
-                    invocations=100, cost=best if serverless else estimate, cost_estimate=estimate,
+                    invocations=100 * hours, cost=best if serverless else estimate, cost_estimate=estimate,
                     cost_source="resource" if serverless else "estimate", cost_estimated=not serverless,
-                    currency="USD", **usage,
+                    currency="USD", **summed,
                 )
             )  # fmt: skip
             costs.append(

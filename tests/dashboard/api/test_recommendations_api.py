@@ -158,9 +158,11 @@ def test_endpoint_and_team_details_carry_the_weekly_cost_per_1k(client, estate, 
     assert len(weeks) == WEEKS and body["cost_per_1k_weekly"][-1]["partial"] is True
     this_week = body["cost_per_1k_weekly"][-1]
     assert Decimal(this_week["cost_per_1k"]) == weeks[-1].cost_per_1k
-    # support.build: 1.25 a day and 100 invocations a day, Monday to today (Friday): 12.50 per 1k.
-    assert (this_week["cost"], this_week["invocations"], this_week["cost_days"]) == ("6.2500000000", 500.0, 5)
-    assert Decimal(this_week["cost_per_1k"]) == Decimal("12.5")
+    # support.build: 1.25 a day, Monday to today (Friday); 100 invocations an hour over the last 48 hours
+    # (13 on Wednesday, 24 on Thursday, 11 today), 100 a day before: 5,000 in all, 1.25 per 1k.
+    week = (this_week["cost"], this_week["invocations"], this_week["cost_days"])
+    assert week == ("6.2500000000", 5000.0, 5)
+    assert Decimal(this_week["cost_per_1k"]) == Decimal("1.25")
     team = assert_matches_openapi(client.get("/api/v1/teams/search"))["team"]
     ids = [e.pk for e in (estate["search-ranker"], estate["search-retired"])]
     assert [Decimal(w["cost"]) if w["cost"] else None for w in team["cost_per_1k_weekly"]] == [
