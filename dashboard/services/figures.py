@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, Q, Sum
+from django.db import connection
+from django.db.models import Count, F, Q, Sum
 
 from dashboard.models import CostForecast, EndpointCost, EndpointSummary
 
@@ -163,18 +164,11 @@ def endpoint_figures(endpoint_ids, rng: TimeRange, *, today: date) -> dict[int, 
     out = {pk: EndpointFigures(pk) for pk in ids}
     if not ids:
         return out
-    rows = (
-        EndpointSummary.objects.filter(covering(rng), endpoint_id__any=ids)
-        .values("endpoint_id")
-        .annotate(
-            inv=Sum("invocations"), e4=Sum("errors_4xx"), e5=Sum("errors_5xx"), cs=Sum("cold_starts"),
-            cs_ms=Sum("cold_start_ms"), avg_w=Sum("latency_avg_w"), p50_w=Sum("latency_p50_w"),
-            p95_w=Sum("latency_p95_w"), p99_w=Sum("latency_p99_w"), weight=Sum("latency_weight"),
-            lmax=Max("latency_max"), oh_w=Sum("overhead_p99_w"), thr=Max("concurrency_util_max"),
-            spill=Sum("spillover"), mem=Max("memory_util_max"), cpu=Max("cpu_util_max"),
-            gpu=Max("gpu_util_max"), gpum=Max("gpu_memory_util_max"),
-        )
-    )  # fmt: skip
+    with connection.cursor() as cur:
+        sql, params = _metric_aggregate(ids, covering(rng))  # covering() always gives a span or more
+        cur.execute(sql, params)
+        names = [c.name for c in cur.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     for r in rows:
         f = out[r["endpoint_id"]]
         f.invocations, f.errors_4xx, f.errors_5xx, f.cold_starts = r["inv"], r["e4"], r["e5"], r["cs"]
@@ -192,30 +186,62 @@ def endpoint_figures(endpoint_ids, rng: TimeRange, *, today: date) -> dict[int, 
     return out
 
 
-def covering(rng: TimeRange) -> Q:
-    """The summary rows that add up to `rng`. A daily range reads daily rows. An hourly range reads the
-    daily rows of the whole UTC days inside it and hourly rows only for the hours at either end: each
-    daily row is the sum (or maximum) of its day's hourly rows, so the figures are the same from 5 times
-    fewer rows over 7 days. A live range (see TimeRange) reads today's hours from today's daily row too."""
-    if rng.resolution == EndpointSummary.DAILY:
-        return Q(resolution=EndpointSummary.DAILY, bucket__gte=rng.start, bucket__lt=rng.end)
+def covering(rng: TimeRange) -> list[tuple[str, datetime, datetime]]:
+    """The summary rows that add up to `rng`, as (resolution, from, to) spans. A daily range reads daily
+    rows. An hourly range reads the daily rows of the whole UTC days inside it and hourly rows only for
+    the hours at either end: each daily row is the sum (or maximum) of its day's hourly rows, so the
+    figures are the same from 5 times fewer rows over 7 days. A live range (see TimeRange) reads today's
+    hours from today's daily row too."""
     hourly, daily = EndpointSummary.HOURLY, EndpointSummary.DAILY
+    if rng.resolution == daily:
+        return [(daily, rng.start, rng.end)]
     first = _floor_day(rng.start)
     if first < rng.start:
         first += timedelta(days=1)
     last = _floor_day(rng.end)
     if first > last:  # no midnight inside
-        return Q(resolution=hourly, bucket__gte=rng.start, bucket__lt=rng.end)
-    rows = Q(resolution=hourly, bucket__gte=rng.start, bucket__lt=first)
+        return [(hourly, rng.start, rng.end)]
+    spans = [(hourly, rng.start, first)] if rng.start < first else []
     if first < last:
-        rows |= Q(resolution=daily, bucket__gte=first, bucket__lt=last)
+        spans.append((daily, first, last))
     if last < rng.end:
-        rows |= (
-            Q(resolution=daily, bucket=last)
-            if rng.live
-            else Q(resolution=hourly, bucket__gte=last, bucket__lt=rng.end)
-        )
-    return rows
+        spans.append((daily, last, last + timedelta(days=1)) if rng.live else (hourly, last, rng.end))
+    return spans
+
+
+# (name, aggregate, summary column) of every per-endpoint metric figure.
+METRIC_AGGREGATES = [
+    ("inv", "sum", "invocations"), ("e4", "sum", "errors_4xx"), ("e5", "sum", "errors_5xx"),
+    ("cs", "sum", "cold_starts"), ("cs_ms", "sum", "cold_start_ms"), ("avg_w", "sum", "latency_avg_w"),
+    ("p50_w", "sum", "latency_p50_w"), ("p95_w", "sum", "latency_p95_w"), ("p99_w", "sum", "latency_p99_w"),
+    ("weight", "sum", "latency_weight"), ("lmax", "max", "latency_max"), ("oh_w", "sum", "overhead_p99_w"),
+    ("thr", "max", "concurrency_util_max"), ("spill", "sum", "spillover"), ("mem", "max", "memory_util_max"),
+    ("cpu", "max", "cpu_util_max"), ("gpu", "max", "gpu_util_max"), ("gpum", "max", "gpu_memory_util_max"),
+]  # fmt: skip
+
+
+def _metric_aggregate(ids: list[int], spans: list[tuple[str, datetime, datetime]]) -> tuple[str, dict]:
+    """One statement: per endpoint, each span's rows by a primary-key range scan, summed. The LATERAL
+    subquery (OFFSET 0 keeps it one) fixes that plan: as one filter with OR between the spans, Postgres
+    used only the endpoint id in the index and read every summary row of every endpoint (410,000 rows
+    to keep 46,000 at 2,000 endpoints); as a plain UNION ALL it scanned the spans' rows of all endpoints
+    and tested each against the 2,000 ids."""
+    columns = ", ".join(column for _, _, column in METRIC_AGGREGATES)
+    table = EndpointSummary._meta.db_table
+    arms = " UNION ALL ".join(
+        f"SELECT {columns} FROM {table} WHERE endpoint_id = e.id "  # noqa: S608
+        f"AND resolution = %(res{i})s AND bucket >= %(lo{i})s AND bucket < %(hi{i})s"
+        for i in range(len(spans))
+    )  # column and table names are constants; every value is bound
+    aggregates = ", ".join(f"{fn}(s.{column}) AS {name}" for name, fn, column in METRIC_AGGREGATES)
+    params: dict = {"ids": ids}
+    for i, (resolution, lo, hi) in enumerate(spans):
+        params.update({f"res{i}": resolution, f"lo{i}": lo, f"hi{i}": hi})
+    sql = (
+        f"SELECT e.id AS endpoint_id, {aggregates} FROM unnest(%(ids)s::bigint[]) AS e(id) "  # noqa: S608
+        f"CROSS JOIN LATERAL ({arms} OFFSET 0) s GROUP BY e.id"
+    )
+    return sql, params
 
 
 def _floor_day(at: datetime) -> datetime:
