@@ -160,7 +160,7 @@ def build_review(week: IsoWeek, *, team: Team | None = None, now: datetime) -> R
     )
     if team is not None:
         endpoints = endpoints.filter(team=team)
-    rows = load_rows(endpoints, week.time_range, today=today)
+    rows = load_rows(endpoints, week.time_range, today=today, with_tags=True)
     previous = endpoint_figures([r.endpoint.pk for r in rows], before.time_range, today=today)
     lines = [_endpoint_line(r, previous[r.endpoint.pk].cost) for r in rows]
     lines.sort(key=lambda x: (-(x["spend"] or 0), x["endpoint"].lower(), x["account_id"]))

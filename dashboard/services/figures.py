@@ -11,9 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Q, Sum
+from django.db.models import F, Sum
 
 from dashboard.models import CostForecast, EndpointCost, EndpointSummary
+from dashboard.models.lookups import IdArray
 
 RANGES = {
     "24h": timedelta(hours=24),
@@ -159,13 +160,14 @@ def _ratio(total, weight) -> float | None:
 
 
 def endpoint_figures(endpoint_ids, rng: TimeRange, *, today: date) -> dict[int, EndpointFigures]:
-    """Figures per endpoint over `rng`: three queries, whatever the number of endpoints."""
+    """Figures per endpoint over `rng`: two queries (the summary rows, the forecasts), whatever the
+    number of endpoints."""
     ids = list(endpoint_ids)
     out = {pk: EndpointFigures(pk) for pk in ids}
     if not ids:
         return out
     with connection.cursor() as cur:
-        sql, params = _metric_aggregate(ids, covering(rng))  # covering() always gives a span or more
+        sql, params = _figures_query(ids, rng, today)
         cur.execute(sql, params)
         names = [c.name for c in cur.description]
         rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -178,9 +180,18 @@ def endpoint_figures(endpoint_ids, rng: TimeRange, *, today: date) -> dict[int, 
         f.overhead_p99 = _ratio(r["oh_w"], w)
         f.latency_max, f.throttle, f.spillover = r["lmax"], r["thr"], r["spill"]
         f.memory_peak, f.cpu_peak, f.gpu_peak, f.gpu_memory_peak = r["mem"], r["cpu"], r["gpu"], r["gpum"]
+        if r["cost_days"]:
+            f.cost, f.cost_days, f.cost_invocations = r["cost"], r["cost_days"], r["cost_inv"]
+            f.cost_sources = {s for i, s in enumerate(COST_SOURCES) if r[f"src{i}"]}
+            f.cost_estimated = bool(r["cost_est"])
+        if r["mtd_days"]:
+            f.mtd_cost = r["mtd"]
+            f.mtd_sources = {s for i, s in enumerate(COST_SOURCES) if r[f"mtd_src{i}"]}
+        f.currency = r["currency"] or ""
+        f.aws_estimated = bool(r["by_aws"])
 
-    _add_costs(out, ids, rng, today)
-    forecasts = CostForecast.objects.filter(scope="endpoint", scope_id__any=ids, month=today.replace(day=1))
+    month = today.replace(day=1)
+    forecasts = CostForecast.objects.filter(scope="endpoint", scope_id__any=IdArray.of(ids), month=month)
     for scope_id, amount in forecasts.values_list("scope_id", "amount"):
         out[scope_id].forecast = amount
     return out
@@ -218,71 +229,108 @@ METRIC_AGGREGATES = [
     ("thr", "max", "concurrency_util_max"), ("spill", "sum", "spillover"), ("mem", "max", "memory_util_max"),
     ("cpu", "max", "cpu_util_max"), ("gpu", "max", "gpu_util_max"), ("gpum", "max", "gpu_memory_util_max"),
 ]  # fmt: skip
+COST_SOURCES = list(EndpointCost.PREFERENCE)
+BY_AWS = [EndpointCost.Source.RESOURCE, EndpointCost.Source.TAG]  # Cost Explorer's own figures
 
 
-def _metric_aggregate(ids: list[int], spans: list[tuple[str, datetime, datetime]]) -> tuple[str, dict]:
-    """One statement: per endpoint, each span's rows by a primary-key range scan, summed. The LATERAL
-    subquery (OFFSET 0 keeps it one) fixes that plan: as one filter with OR between the spans, Postgres
-    used only the endpoint id in the index and read every summary row of every endpoint (410,000 rows
-    to keep 46,000 at 2,000 endpoints); as a plain UNION ALL it scanned the spans' rows of all endpoints
-    and tested each against the 2,000 ids."""
+def _figures_query(ids: list[int], rng: TimeRange, today: date) -> tuple[str, dict]:
+    """One statement for every endpoint's metric and cost figures. Per endpoint, a LATERAL subquery
+    reads each span of summary rows by a primary-key range scan and adds them up: the metric spans
+    (`covering`), the range's days and this month's days of daily cost rows, overlapping spans read
+    once. Each row says which figures it counts for (m: metrics, rc: the range's cost, mc: the month's
+    cost), and FILTERed aggregates add them up.
+
+    As one filter with OR between the spans, Postgres used only the endpoint id in the index and read
+    every summary row of every endpoint (410,000 rows to keep 46,000 at 2,000 endpoints); as a plain
+    UNION ALL it scanned the spans' rows of all endpoints and tested each against the 2,000 ids. Costs
+    were a second query over the month's daily rows, which the metric spans partly read already: at
+    2,000 endpoints, 74 + 69 ms as two queries, 124 ms as one grouped outside the LATERAL, 94 ms as now
+    (each endpoint's rows aggregated inside it, and each arm's flags constant where its whole span is
+    inside or outside a figure's)."""
+    daily = EndpointSummary.DAILY
+    metric_spans = covering(rng)  # always a span or more
+    first, last = rng.days
+    month = (midnight(today.replace(day=1)), midnight(today + timedelta(days=1)))
+    cost_spans = {"rc": (midnight(first), midnight(last)), "mc": month}
+    params: dict = {"ids": IdArray.of(ids).literal, "by_aws": [str(s) for s in BY_AWS]}
+    reads = _merged([*metric_spans, *((daily, lo, hi) for lo, hi in cost_spans.values())])
     columns = ", ".join(column for _, _, column in METRIC_AGGREGATES)
     table = EndpointSummary._meta.db_table
-    arms = " UNION ALL ".join(
-        f"SELECT {columns} FROM {table} WHERE endpoint_id = e.id "  # noqa: S608
-        f"AND resolution = %(res{i})s AND bucket >= %(lo{i})s AND bucket < %(hi{i})s"
-        for i in range(len(spans))
-    )  # column and table names are constants; every value is bound
-    aggregates = ", ".join(f"{fn}(s.{column}) AS {name}" for name, fn, column in METRIC_AGGREGATES)
-    params: dict = {"ids": ids}
-    for i, (resolution, lo, hi) in enumerate(spans):
-        params.update({f"res{i}": resolution, f"lo{i}": lo, f"hi{i}": hi})
+    arms = []
+    for j, (resolution, lo, hi) in enumerate(reads):
+        params.update({f"res{j}": resolution, f"lo{j}": lo, f"hi{j}": hi})
+        spans = {"m": [(a, b) for r, a, b in metric_spans if r == resolution]}
+        for flag, span in cost_spans.items():
+            spans[flag] = [span] if resolution == daily else []
+        flags = []
+        for flag, inside in spans.items():
+            test = _within(inside, lo, hi, params, f"{flag}{j}")
+            if flag != "m" and test != "FALSE":  # a day counts for a cost when it has one
+                test = "cost IS NOT NULL" if test == "TRUE" else f"{test} AND cost IS NOT NULL"
+            flags.append(f"{test} AS {flag}")
+        arms.append(
+            f"SELECT {columns}, cost, cost_source, cost_estimated, currency, {', '.join(flags)} "  # noqa: S608
+            f"FROM {table} WHERE endpoint_id = e.id "
+            f"AND resolution = %(res{j})s AND bucket >= %(lo{j})s AND bucket < %(hi{j})s"
+        )  # column and table names are constants; every value is bound
+    aggregates = [
+        f"coalesce(sum(s.{column}) FILTER (WHERE s.m), 0) AS {name}"
+        if fn == "sum"
+        else f"{fn}(s.{column}) FILTER (WHERE s.m) AS {name}"
+        for name, fn, column in METRIC_AGGREGATES
+    ]
+    aggregates += [
+        "sum(s.cost) FILTER (WHERE s.rc) AS cost",
+        "count(*) FILTER (WHERE s.rc) AS cost_days",
+        "coalesce(sum(s.invocations) FILTER (WHERE s.rc), 0) AS cost_inv",
+        "count(*) FILTER (WHERE s.rc AND s.cost_estimated) AS cost_est",
+        "sum(s.cost) FILTER (WHERE s.mc) AS mtd",
+        "count(*) FILTER (WHERE s.mc) AS mtd_days",
+        "count(*) FILTER (WHERE (s.rc OR s.mc) AND s.cost_estimated "
+        "AND s.cost_source = ANY(%(by_aws)s)) AS by_aws",
+        "coalesce(max(s.currency) FILTER (WHERE s.rc), max(s.currency) FILTER (WHERE s.mc)) AS currency",
+    ]
+    for i, source in enumerate(COST_SOURCES):
+        params[f"src{i}"] = str(source)
+        aggregates += [
+            f"count(*) FILTER (WHERE s.rc AND s.cost_source = %(src{i})s) AS src{i}",
+            f"count(*) FILTER (WHERE s.mc AND s.cost_source = %(src{i})s) AS mtd_src{i}",
+        ]
     sql = (
-        f"SELECT e.id AS endpoint_id, {aggregates} FROM unnest(%(ids)s::bigint[]) AS e(id) "  # noqa: S608
-        f"CROSS JOIN LATERAL ({arms} OFFSET 0) s GROUP BY e.id"
-    )
+        f"SELECT e.id AS endpoint_id, a.* FROM unnest(%(ids)s::bigint[]) AS e(id) "  # noqa: S608
+        f"CROSS JOIN LATERAL (SELECT {', '.join(aggregates)} FROM ({' UNION ALL '.join(arms)}) s) a"
+    )  # an endpoint without rows gets its row too: zero sums, no maxima, no cost
     return sql, params
+
+
+def _within(
+    spans: list[tuple[datetime, datetime]], lo: datetime, hi: datetime, params: dict, key: str
+) -> str:
+    """SQL true for the rows of [lo, hi) inside one of `spans`: a constant when the whole read is in
+    one or outside all of them, else a test of the bucket (values bound under `key`)."""
+    if any(a <= lo and hi <= b for a, b in spans):
+        return "TRUE"
+    tests = []
+    for i, (a, b) in enumerate(spans):
+        if a < hi and lo < b:
+            params.update({f"{key}a{i}": a, f"{key}b{i}": b})
+            tests.append(f"bucket >= %({key}a{i})s AND bucket < %({key}b{i})s")
+    return f"({' OR '.join(tests)})" if tests else "FALSE"
+
+
+def _merged(spans: list[tuple[str, datetime, datetime]]) -> list[tuple[str, datetime, datetime]]:
+    """The spans as few as possible: overlapping or touching spans of one resolution become one."""
+    out: list[tuple[str, datetime, datetime]] = []
+    for resolution, lo, hi in sorted(spans):
+        if out and out[-1][0] == resolution and lo <= out[-1][2]:
+            out[-1] = (resolution, out[-1][1], max(hi, out[-1][2]))
+        else:
+            out.append((resolution, lo, hi))
+    return out
 
 
 def _floor_day(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _add_costs(out: dict[int, EndpointFigures], ids: list[int], rng: TimeRange, today: date) -> None:
-    """Costs over the range's days and this month to date, from the daily rows of both in one query."""
-    first, last = rng.days
-    month_first, month_end = today.replace(day=1), today + timedelta(days=1)
-    in_range = Q(bucket__gte=midnight(first), bucket__lt=midnight(last))
-    in_month = Q(bucket__gte=midnight(month_first), bucket__lt=midnight(month_end))
-    by_aws = Q(cost_estimated=True, cost_source__in=[EndpointCost.Source.RESOURCE, EndpointCost.Source.TAG])
-    rows = (
-        EndpointSummary.objects.filter(
-            in_range | in_month, endpoint_id__any=ids, resolution=EndpointSummary.DAILY
-        )
-        .exclude(cost=None)
-        .values("endpoint_id", "cost_source", "currency")
-        .annotate(
-            total=Sum("cost", filter=in_range), days=Count("bucket", filter=in_range),
-            estimated=Count("bucket", filter=in_range & Q(cost_estimated=True)),
-            inv=Sum("invocations", filter=in_range),
-            mtd=Sum("cost", filter=in_month), mtd_days=Count("bucket", filter=in_month),
-            by_aws=Count("bucket", filter=by_aws),
-        )
-    )  # fmt: skip
-    for r in rows:
-        f = out[r["endpoint_id"]]
-        if r["days"]:
-            f.cost = (f.cost or Decimal(0)) + r["total"]
-            f.cost_days += r["days"]
-            f.cost_invocations += r["inv"] or 0
-            f.cost_sources.add(r["cost_source"])
-            f.cost_estimated = f.cost_estimated or bool(r["estimated"])
-            f.currency = r["currency"]
-        if r["mtd_days"]:
-            f.mtd_cost = (f.mtd_cost or Decimal(0)) + r["mtd"]
-            f.mtd_sources.add(r["cost_source"])
-            f.currency = f.currency or r["currency"]
-        f.aws_estimated = f.aws_estimated or bool(r["by_aws"])
 
 
 def midnight(day: date) -> datetime:
@@ -320,7 +368,7 @@ def totals(figures: dict[int, EndpointFigures], *, today: date) -> Totals:
     same_day = last_month_first + (today - first)  # may spill into this month for 31-day months: clamp
     same_day = min(same_day, first)
     last_month = EndpointSummary.objects.filter(
-        endpoint_id__any=ids,
+        endpoint_id__any=IdArray.of(ids),
         resolution=EndpointSummary.DAILY,
         bucket__gte=datetime(last_month_first.year, last_month_first.month, 1, tzinfo=UTC),
         bucket__lt=datetime(same_day.year, same_day.month, same_day.day, tzinfo=UTC),

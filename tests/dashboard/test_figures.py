@@ -69,7 +69,7 @@ def test_figures_take_a_fixed_number_of_queries(fleet):  # noqa: F811
         endpoint_figures(ids[:2], rng, today=NOW.date())
     with CaptureQueriesContext(connection) as many:
         totals(endpoint_figures(ids, rng, today=NOW.date()), today=NOW.date())
-    assert len(few) == 3 and len(many) == 4
+    assert len(few) == 2 and len(many) == 3  # summary rows and forecasts; totals: last month
 
 
 def test_totals_add_up(fleet):  # noqa: F811
@@ -140,3 +140,30 @@ def test_range_and_month_costs_read_only_their_own_days(fleet):  # noqa: F811
         f.mtd_cost == this_month[endpoint.pk].mtd_cost
         and f.mtd_sources == this_month[endpoint.pk].mtd_sources
     )
+
+
+def test_cost_figures_count_only_the_days_that_have_a_cost(db):
+    """A day with invocations but no cost yet (today, or a day Cost Explorer has not reached) adds
+    nothing to the cost, its days or the invocations cost per 1k divides by; metrics count every day."""
+    from tests.dashboard.test_lookups import make_endpoints
+
+    endpoint = make_endpoints(1)[0]
+    rng = TimeRange("custom", datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 13, tzinfo=UTC))
+    rows = [  # (day, invocations, cost, source, estimated by AWS)
+        (10, 100.0, "2", "resource", True),
+        (11, 300.0, None, "", None),
+        (12, 50.0, "1", "estimate", True),
+    ]
+    for day, invocations, cost, source, estimated in rows:
+        EndpointSummary.objects.create(
+            endpoint=endpoint, resolution="1d", bucket=datetime(2026, 11, day, tzinfo=UTC),
+            invocations=invocations, cost=None if cost is None else Decimal(cost), cost_source=source,
+            cost_estimated=estimated, currency="USD" if cost else "",
+        )  # fmt: skip
+    f = endpoint_figures([endpoint.pk], rng, today=NOW.date())[endpoint.pk]
+    assert f.invocations == 450.0
+    assert (f.cost, f.cost_days, f.cost_invocations) == (Decimal(3), 2, 150.0)
+    assert f.cost_per_1k == Decimal(20)
+    assert f.cost_sources == {"resource", "estimate"} and f.cost_estimated and f.currency == "USD"
+    assert f.aws_estimated  # the resource day is still estimated by Cost Explorer
+    assert (f.mtd_cost, f.mtd_sources) == (Decimal(3), {"resource", "estimate"})  # NOW is in November
