@@ -57,3 +57,16 @@ def enabled_accounts() -> list[AwsAccount]:
         )
         log.info("no accounts configured: registered ambient account %s", account_id)
     return list(AwsAccount.objects.filter(enabled=True))
+
+
+def cost_readers(accounts: list[AwsAccount]) -> list[AwsAccount]:
+    """Of these accounts, the ones whose Cost Explorer is read: every account except a member whose
+    payer is among them too (the payer's run reads the member's costs)."""
+    chosen = {a.pk for a in accounts}
+    return [a for a in accounts if a.cost_payer_id is None or a.cost_payer_id not in chosen]
+
+
+def cost_covered(account: AwsAccount) -> list[AwsAccount]:
+    """The accounts one cost run of `account` reads: itself, then its enabled members."""
+    members = AwsAccount.objects.filter(cost_payer=account, enabled=True).exclude(pk=account.pk)
+    return [account, *members.order_by("account_id")]

@@ -20,7 +20,7 @@ from collectors.locks import single_flight
 from collectors.metrics import collect_metrics
 from collectors.retention import apply_retention
 from collectors.runs import abandon_stale_runs
-from collectors.runtime import enabled_accounts
+from collectors.runtime import cost_readers, enabled_accounts
 from dashboard.models import AwsAccount
 
 LOCK_SECONDS = 3600
@@ -70,7 +70,8 @@ def collect_metrics_task(self, account_pk: int, region: str, backfill_hours: int
 
 @shared_task(name="collectors.tasks.collect_all_costs")
 def collect_all_costs() -> list[str]:
-    return [collect_costs_task.delay(a.pk).id for a in enabled_accounts()]
+    # A member whose payer is enabled is read by the payer's run (AwsAccount.cost_payer).
+    return [collect_costs_task.delay(a.pk).id for a in cost_readers(enabled_accounts())]
 
 
 @shared_task(name="collectors.tasks.collect_costs", bind=True, **ON_DATABASE_ERROR)

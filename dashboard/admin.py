@@ -23,7 +23,7 @@ from dashboard.models import (
 
 @admin.register(AwsAccount)
 class AwsAccountAdmin(admin.ModelAdmin):
-    list_display = ["account_id", "label", "role_arn", "regions", "enabled"]
+    list_display = ["account_id", "label", "role_arn", "regions", "cost_payer", "enabled"]
     list_filter = ["enabled"]
     search_fields = ["account_id", "label"]
 

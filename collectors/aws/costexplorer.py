@@ -3,8 +3,12 @@
 Every request costs $0.01, each page included, so the request count never grows with the number of
 endpoints: `daily_costs` is one request sequence per region (filtered by account, grouped by usage
 type, whose count is bounded by the instance types and memory sizes in use). Only resource-level data
-(`resource_costs`) grows with the fleet, one group per endpoint and day. There is no boto3 paginator
-for these calls: each function loops on NextPageToken.
+(`resource_costs`) grows with the fleet, one group per endpoint and day.
+
+An organization's payer (management) account sees its linked accounts' costs: given several account
+ids, each query filters on all of them and groups by LINKED_ACCOUNT first, so one request sequence
+serves every account (a forecast cannot be grouped: it stays one request per account). There is no
+boto3 paginator for these calls: each function loops on NextPageToken.
 
 Answers become `collectors.costmodel` rows. A figure that cannot be read (an amount that is not a
 finite number or does not fit the stored columns, a unit that is not a currency code, a period that is
@@ -16,7 +20,7 @@ are negative amounts and are kept. Dates are UTC days; every `end` is exclusive,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -41,15 +45,43 @@ def _dimension(key: str, value: str) -> dict:
     return {"Dimensions": {"Key": key, "Values": [value]}}
 
 
-def sagemaker_filter(account_id: str, region: str | None = None, regions: list[str] | None = None) -> dict:
-    """SERVICE = SageMaker AND LINKED_ACCOUNT = account (so a payer never double counts a member that
-    is configured too) [AND REGION = region | REGION in regions]."""
-    parts = [_dimension("SERVICE", SERVICE), _dimension("LINKED_ACCOUNT", account_id)]
+def sagemaker_filter(
+    account_id: str | Sequence[str], region: str | None = None, regions: list[str] | None = None
+) -> dict:
+    """SERVICE = SageMaker AND LINKED_ACCOUNT in the account(s) (so a payer never double counts a member
+    that is configured too) [AND REGION = region | REGION in regions]."""
+    ids = _ids(account_id)
+    parts = [_dimension("SERVICE", SERVICE), {"Dimensions": {"Key": "LINKED_ACCOUNT", "Values": ids}}]
     if region:
         parts.append(_dimension("REGION", region))
     elif regions:
         parts.append({"Dimensions": {"Key": "REGION", "Values": sorted(regions)}})
     return {"And": parts}
+
+
+def _ids(account_id: str | Sequence[str]) -> list[str]:
+    ids = [account_id] if isinstance(account_id, str) else sorted(set(account_id))
+    if not ids:
+        raise ValueError("no account to ask Cost Explorer about")
+    return ids
+
+
+BY_ACCOUNT = {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}
+
+
+def _grouping(ids: list[str], group: dict) -> list[dict]:
+    """One account: grouped by `group` alone; several: by LINKED_ACCOUNT, then `group`."""
+    return [BY_ACCOUNT, group] if len(ids) > 1 else [group]
+
+
+def _keyed(keys: tuple[str, ...], ids: list[str], where: str) -> tuple[str, str]:
+    """(account id, group key) of a group's keys, as `_grouping` asked for them."""
+    if len(ids) == 1:
+        return ids[0], keys[0]
+    account, key = keys
+    if account not in ids:
+        raise ValueError(f"{where}: account {account[:40]!r} was not asked for")
+    return account, key
 
 
 def is_data_unavailable(error: ClientError) -> bool:
@@ -121,9 +153,9 @@ def _in_period(day: date, start: date, end: date, result: dict, where: str) -> N
 
 
 def _groups(
-    page: dict, what: str, page_no: int, start: date, end: date
-) -> Iterator[tuple[date, bool, str, dict, str]]:
-    """(day, estimated, the group's single key, its metrics, where) of every group of a page. A period
+    page: dict, what: str, page_no: int, start: date, end: date, width: int = 1
+) -> Iterator[tuple[date, bool, tuple[str, ...], dict, str]]:
+    """(day, estimated, the group's `width` keys, its metrics, where) of every group of a page. A period
     without Groups is a day without cost."""
     for i, result in enumerate(page.get("ResultsByTime") or []):
         where = f"{what} page {page_no} ResultsByTime[{i}]"
@@ -132,13 +164,15 @@ def _groups(
         estimated = bool(result.get("Estimated", False))
         for j, group in enumerate(result.get("Groups") or []):
             keys = group.get("Keys") or []
-            if len(keys) != 1 or not isinstance(keys[0], str) or "\x00" in keys[0] or len(keys[0]) > MAX_KEY:
+            if len(keys) != width or not all(
+                isinstance(k, str) and "\x00" not in k and len(k) <= MAX_KEY for k in keys
+            ):
                 shown = [k[:60] if isinstance(k, str) else k for k in keys]
                 raise ValueError(
-                    f"{where}.Groups[{j}].Keys {shown!r} is not one key of at most {MAX_KEY} characters "
-                    "without NUL"
+                    f"{where}.Groups[{j}].Keys {shown!r} is not {width} key(s) of at most {MAX_KEY} "
+                    "characters without NUL"
                 )
-            yield day, estimated, keys[0], group.get("Metrics"), f"{where}.Groups[{j}].Metrics"
+            yield day, estimated, tuple(keys), group.get("Metrics"), f"{where}.Groups[{j}].Metrics"
 
 
 def _once(seen: set, key: tuple, where: str) -> None:
@@ -156,91 +190,117 @@ def _window(start: date, end: date) -> dict:
 
 # --- the calls ---------------------------------------------------------------------------------------
 def daily_costs(
-    client: BaseClient, *, account_id: str, start: date, end: date, regions: list[str]
+    client: BaseClient,
+    *,
+    start: date,
+    end: date,
+    account_id: str | None = None,
+    regions: Sequence[str] = (),
+    accounts: Mapping[str, Sequence[str]] | None = None,
 ) -> list[CostRow]:
-    """SageMaker cost per usage type, day and region of one account, [start, end): one request sequence
-    per region, whatever the number of endpoints."""
+    """SageMaker cost per usage type, day and region of one account (`account_id` in `regions`) or of
+    several read through their payer (`accounts`: account id -> its regions), [start, end): one request
+    sequence per region, whatever the number of endpoints or accounts."""
+    accounts = accounts if accounts is not None else {account_id: list(regions)}
+    by_region: dict[str, list[str]] = {}
+    for acct, acct_regions in accounts.items():
+        for region in acct_regions:
+            by_region.setdefault(region, []).append(acct)
     rows: list[CostRow] = []
-    for region in regions:
+    for region, members in by_region.items():
+        ids = _ids(members)
         params = {
             "TimePeriod": _window(start, end),
             "Granularity": "DAILY",
             "Metrics": ["UnblendedCost", "AmortizedCost"],
-            "Filter": sagemaker_filter(account_id, region),
-            "GroupBy": [{"Type": "DIMENSION", "Key": "USAGE_TYPE"}],
+            "Filter": sagemaker_filter(ids, region),
+            "GroupBy": _grouping(ids, {"Type": "DIMENSION", "Key": "USAGE_TYPE"}),
         }
-        what = f"GetCostAndUsage {account_id}/{region}"
+        what = _what("GetCostAndUsage", ids) + f"/{region}"
         seen: set = set()
         for n, page in enumerate(_pages(client.get_cost_and_usage, params, what), 1):
-            for day, estimated, usage_type, metrics, where in _groups(page, what, n, start, end):
+            for day, estimated, keys, metrics, where in _groups(
+                page, what, n, start, end, len(params["GroupBy"])
+            ):
+                acct, usage_type = _keyed(keys, ids, where)
                 if len(usage_type) > MAX_USAGE_TYPE:
                     raise ValueError(
                         f"{where}: usage type {usage_type[:40]!r}... is longer than {MAX_USAGE_TYPE} "
                         "characters"
                     )
-                _once(seen, (day, usage_type), where)
+                _once(seen, (acct, day, usage_type), where)
                 unblended, currency = parse_money(metrics, "UnblendedCost", where)
                 amortized, amortized_currency = parse_money(metrics, "AmortizedCost", where)
                 if amortized_currency != currency:
                     raise ValueError(
                         f"{where}: UnblendedCost in {currency}, AmortizedCost in {amortized_currency}"
                     )
-                rows.append(
-                    CostRow(account_id, region, usage_type, day, unblended, amortized, currency, estimated)
-                )
+                rows.append(CostRow(acct, region, usage_type, day, unblended, amortized, currency, estimated))
     return rows
 
 
+def _what(call: str, ids: list[str]) -> str:
+    return f"{call} {'+'.join(ids) if len(ids) < 4 else f'{len(ids)} accounts'}"
+
+
 def tag_costs(
-    client: BaseClient, *, account_id: str, tag_key: str, start: date, end: date
+    client: BaseClient, *, account_id: str | Sequence[str], tag_key: str, start: date, end: date
 ) -> list[TagCostRow]:
-    """SageMaker cost per value of a cost-allocation tag and day, [start, end); `tag_value` "" holds the
-    untagged cost (Cost Explorer's group key "key$")."""
+    """SageMaker cost per account, value of a cost-allocation tag and day, [start, end); `tag_value` ""
+    holds the untagged cost (Cost Explorer's group key "key$")."""
+    ids = _ids(account_id)
     params = {
         "TimePeriod": _window(start, end),
         "Granularity": "DAILY",
         "Metrics": ["UnblendedCost"],
-        "Filter": sagemaker_filter(account_id),
-        "GroupBy": [{"Type": "TAG", "Key": tag_key}],
+        "Filter": sagemaker_filter(ids),
+        "GroupBy": _grouping(ids, {"Type": "TAG", "Key": tag_key}),
     }
-    what = f"GetCostAndUsage {account_id} tag {tag_key}"
+    what = _what("GetCostAndUsage", ids) + f" tag {tag_key}"
     prefix = f"{tag_key}$"
     rows, seen = [], set()
     for n, page in enumerate(_pages(client.get_cost_and_usage, params, what), 1):
-        for day, estimated, key, metrics, where in _groups(page, what, n, start, end):
+        for day, estimated, keys, metrics, where in _groups(
+            page, what, n, start, end, len(params["GroupBy"])
+        ):
+            acct, key = _keyed(keys, ids, where)
             if not key.startswith(prefix):
                 raise ValueError(f"{where}: group key {key!r} is not {prefix!r} + a tag value")
             value = key[len(prefix) :]
-            _once(seen, (day, value), where)
+            _once(seen, (acct, day, value), where)
             amount, currency = parse_money(metrics, "UnblendedCost", where)
-            rows.append(TagCostRow(account_id, tag_key, value, day, amount, currency, estimated))
+            rows.append(TagCostRow(acct, tag_key, value, day, amount, currency, estimated))
     return rows
 
 
 def resource_costs(
-    client: BaseClient, *, account_id: str, start: date, end: date, today: date
+    client: BaseClient, *, account_id: str | Sequence[str], start: date, end: date, today: date
 ) -> list[ResourceCostRow] | None:
-    """SageMaker cost per resource (ARN) and day, [start, end) clamped to the last 14 days before
-    `today`. None when the account has not opted in to resource-level data (DataUnavailableException):
-    the caller falls back to tags or estimates. Other errors propagate."""
+    """SageMaker cost per account, resource (ARN) and day, [start, end) clamped to the last 14 days
+    before `today`. None when the account has not opted in to resource-level data
+    (DataUnavailableException): the caller falls back to tags or estimates. Other errors propagate."""
     start = max(start, today - timedelta(days=RESOURCE_DAYS))
     if start >= end:
         return []
+    ids = _ids(account_id)
     params = {
         "TimePeriod": _window(start, end),
         "Granularity": "DAILY",
         "Metrics": ["UnblendedCost"],
-        "Filter": sagemaker_filter(account_id),
-        "GroupBy": [{"Type": "DIMENSION", "Key": "RESOURCE_ID"}],
+        "Filter": sagemaker_filter(ids),
+        "GroupBy": _grouping(ids, {"Type": "DIMENSION", "Key": "RESOURCE_ID"}),
     }
-    what = f"GetCostAndUsageWithResources {account_id}"
+    what = _what("GetCostAndUsageWithResources", ids)
     rows, seen = [], set()
     try:
         for n, page in enumerate(_pages(client.get_cost_and_usage_with_resources, params, what), 1):
-            for day, estimated, arn, metrics, where in _groups(page, what, n, start, end):
+            for day, estimated, keys, metrics, where in _groups(
+                page, what, n, start, end, len(params["GroupBy"])
+            ):
+                acct, arn = _keyed(keys, ids, where)
                 _once(seen, (day, arn), where)
                 amount, currency = parse_money(metrics, "UnblendedCost", where)
-                rows.append(ResourceCostRow(account_id, arn, day, amount, currency, estimated))
+                rows.append(ResourceCostRow(acct, arn, day, amount, currency, estimated))
     except ClientError as exc:
         if is_data_unavailable(exc):
             return None

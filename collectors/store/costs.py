@@ -113,10 +113,12 @@ def store_forecast(
     lower=None,
     upper=None,
     daily: list[tuple[date, object]] = (),
+    month_to_date=None,
+    asked_at: datetime | None = None,
 ) -> None:
     """Raises OutOfRange (nothing written) for a figure the money columns cannot hold."""
     what = f"{scope} {scope_id} forecast for {month:%Y-%m}"
-    check_money(what, amount, lower, upper, *(v for _, v in daily))
+    check_money(what, amount, lower, upper, month_to_date, *(v for _, v in daily))
     CostForecast.objects.update_or_create(
         scope=scope,
         scope_id=scope_id,
@@ -124,5 +126,6 @@ def store_forecast(
         defaults={
             "amount": amount, "lower": lower, "upper": upper, "currency": currency, "method": method,
             "daily": [[d.isoformat(), str(v)] for d, v in daily], "computed_at": computed_at,
+            "month_to_date": month_to_date, "asked_at": asked_at,
         },
     )  # fmt: skip

@@ -1,4 +1,5 @@
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -26,6 +27,15 @@ class AwsAccount(models.Model):
     )
     regions = ArrayField(models.CharField(max_length=32, validators=[REGION]), default=list)
     enabled = models.BooleanField(default=True)
+    cost_payer = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cost_members",
+        help_text="Read this account's costs through its organization's payer (management) account, in one "
+        "set of Cost Explorer requests with the payer's other members; blank = with this account's own role",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -34,3 +44,19 @@ class AwsAccount(models.Model):
 
     def __str__(self):
         return f"{self.label} ({self.account_id})" if self.label else self.account_id
+
+    def clean(self):
+        super().clean()
+        payer = self.cost_payer
+        if payer is None:
+            return
+        if payer.pk == self.pk or payer.account_id == self.account_id:
+            raise ValidationError({"cost_payer": "An account cannot read its costs through itself."})
+        if payer.cost_payer_id is not None:
+            raise ValidationError(
+                {"cost_payer": f"{payer} reads its own costs through {payer.cost_payer}: name that payer."}
+            )
+        if self.pk and self.cost_members.exists():
+            raise ValidationError(
+                {"cost_payer": "Other accounts read their costs through this one: it cannot have a payer."}
+            )

@@ -80,6 +80,11 @@ class CostForecast(models.Model):
     method = models.CharField(max_length=64, help_text="cost-explorer, or the project's own method")
     daily = models.JSONField(default=list, blank=True, help_text='[["2026-11-21", "12.34"], ...]')
     computed_at = models.DateTimeField()
+    # Cost Explorer forecasts only: the month's actual cost so far that its remainder was added to, and
+    # when Cost Explorer was asked (once a day per account; later runs that day add the same remainder
+    # to the new month so far).
+    month_to_date = models.DecimalField(**MONEY, null=True, blank=True)
+    asked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -70,6 +70,16 @@ def test_what_it_measured_is_real(results):
     assert 0 < sched["metrics_per_endpoint_day"] < sched["scrape_metrics_per_endpoint_day"]
     assert sched["metrics_requested"] <= 24 * sched["series"]
     assert small["cost_explorer"]["requests_per_day"] > 0
+    # Read through the payer: one run, fewer requests than each account reading its own costs.
+    for fleet in (small, large):
+        ce = fleet["cost_explorer"]
+        assert ce["runs"] == 1 and ce["separate"]["runs"] == fleet["accounts"] > 1
+        assert ce["requests_per_day"] < ce["separate"]["requests_per_day"]
+        # A day of runs: the first asks for the forecasts, the later ones do not.
+        for day in (ce, ce["separate"]):
+            assert sum(day["requests_per_run"]) == day["requests_per_day"]
+            assert len(day["requests_per_run"]) == day["runs_per_day"] == 3
+            assert day["requests_per_run"][0] > day["requests_per_run"][1] == day["requests_per_run"][2] > 0
     assert large["history"]["hourly_rollups"] > 0
 
 
@@ -81,6 +91,8 @@ def test_every_ratio_is_computed_from_the_measured_figures(results):
         "P1_batching": c["queries"] / c["gmd_calls"] / MAX_QUERIES,
         "P1_cost_explorer": large["cost_explorer"]["requests_per_day"]
         / small["cost_explorer"]["requests_per_day"],
+        "P1_cost_explorer_separate": large["cost_explorer"]["separate"]["requests_per_day"]
+        / small["cost_explorer"]["separate"]["requests_per_day"],
         "P2_cloudwatch_bill": small["schedule"]["metrics_per_endpoint_day"]
         / small["schedule"]["scrape_metrics_per_endpoint_day"],
         "P3_ingest": large["ingest"]["store_points_per_s"] / large["ingest"]["copy_points_per_s"],

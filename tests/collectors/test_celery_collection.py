@@ -45,10 +45,18 @@ def test_worker_collects_inventory_metrics_and_costs_from_the_simulator(simulate
     runs = CollectionRun.objects.filter(kind="metrics")
     assert all(r.metrics_requested > 0 and r.task_id for r in runs)
 
+    # The member's costs are read through the payer (the organization's management account): one task.
+    payer, member = AwsAccount.objects.order_by("account_id")
+    member.cost_payer = payer
+    member.save()
     costs = run_all(simulated_worker, "collectors.tasks.collect_all_costs")
-    assert {r["status"] for r in costs} == {"ok"}
-    assert DailyCost.objects.exists() and EndpointCost.objects.exists()
+    assert [r["status"] for r in costs] == ["ok"]
+    run = CollectionRun.objects.get(kind="costs")
+    assert run.account == payer and run.stats["accounts"] == [payer.account_id, member.account_id]
+    assert set(DailyCost.objects.values_list("account", flat=True)) == {payer.pk, member.pk}
     assert set(EndpointCost.objects.values_list("source", flat=True)) == {"estimate", "resource"}
+    # Resource-level data, opted in for the payer only, now covers the member's endpoints too.
+    assert EndpointCost.objects.filter(source="resource", endpoint__account=member).exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -80,3 +80,28 @@ def test_retention_drops_old_points_and_rollups_only(simulated, settings):
         period__lt=3600, ts__gte=cutoff, ts__lt=cutoff + timedelta(hours=1)
     ).exists()
     assert MetricRollup.objects.filter(resolution="1h", bucket__lt=cutoff).exists()
+
+
+def test_collect_reads_a_members_costs_through_its_payer(settings, db):
+    settings.AWS_SIMULATOR = "seed=7,endpoints=8,accounts=2,regions=us-east-1"
+    settings.COSTS_LOOKBACK_DAYS = 3
+    from collectors.runtime import simulator_for
+
+    simulator_for.cache_clear()
+    try:
+        sim = simulator_for(settings.AWS_SIMULATOR)
+        payer_info, member_info = sim.accounts
+        payer = AwsAccount.objects.create(account_id=payer_info.account_id, regions=["us-east-1"])
+        AwsAccount.objects.create(
+            account_id=member_info.account_id, role_arn=member_info.role_arn, regions=["us-east-1"],
+            cost_payer=payer,
+        )  # fmt: skip
+        out = StringIO()
+        call_command("collect", "--only", "costs", stdout=out)
+        assert out.getvalue().count("costs ") == 1 and f"costs {payer.account_id}" in out.getvalue()
+        # Only the member chosen: nothing reads it for it, so it reads its own.
+        out = StringIO()
+        call_command("collect", "--only", "costs", "--account", member_info.account_id, stdout=out)
+        assert f"costs {member_info.account_id}:" in out.getvalue()
+    finally:
+        simulator_for.cache_clear()

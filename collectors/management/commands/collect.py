@@ -10,7 +10,7 @@ from tqdm import tqdm
 from collectors.costs import collect_costs
 from collectors.inventory import collect_inventory
 from collectors.metrics import collect_metrics
-from collectors.runtime import enabled_accounts
+from collectors.runtime import cost_readers, enabled_accounts
 from dashboard.alerts.evaluate import evaluate
 from dashboard.insights.engine import recompute
 
@@ -51,10 +51,11 @@ class Command(BaseCommand):
         for kind in KINDS:
             if kind not in kinds:
                 continue
+            if kind == "costs":
+                # A member is read by its payer's run when the payer is collected too.
+                runs += [collect_costs(acct, days=cost_days) for acct in cost_readers(accounts)]
+                continue
             for acct in accounts:
-                if kind == "costs":
-                    runs.append(collect_costs(acct, days=cost_days))
-                    continue
                 for reg in region or acct.regions:
                     if kind == "inventory":
                         runs.append(collect_inventory(acct, reg))

@@ -19,15 +19,23 @@ class Command(BaseCommand):
             p.add_argument("--role-arn", help="role to assume into the account; omit for ambient credentials")
             p.add_argument("--external-id")
             p.add_argument("--regions", help="comma-separated, e.g. us-east-1,eu-west-1")
+            p.add_argument(
+                "--cost-payer",
+                help="account id of the organization's payer whose Cost Explorer reads this account's costs "
+                "(with its other members, in one set of requests); '' = read with this account's own role",
+            )
         for name in ("enable", "disable", "remove"):
             sub.add_parser(name).add_argument("account_id")
 
     def handle(self, *args, action, **opts):
         if action == "list":
-            for a in AwsAccount.objects.all():
+            for a in AwsAccount.objects.select_related("cost_payer"):
                 state = "enabled" if a.enabled else "disabled"
                 role = a.role_arn or "(ambient credentials)"
-                self.stdout.write(f"{a.account_id}  {a.label or '-'}  {','.join(a.regions)}  {role}  {state}")
+                payer = f"  costs via {a.cost_payer.account_id}" if a.cost_payer else ""
+                self.stdout.write(
+                    f"{a.account_id}  {a.label or '-'}  {','.join(a.regions)}  {role}  {state}{payer}"
+                )
             return
         account_id = opts["account_id"]
         if action == "add":
@@ -53,6 +61,13 @@ class Command(BaseCommand):
         for field in ("label", "role_arn", "external_id"):
             if opts.get(field) is not None:
                 setattr(account, field, opts[field])
+        if opts.get("cost_payer") is not None:
+            payer_id = opts["cost_payer"].strip()
+            account.cost_payer = None
+            if payer_id:
+                account.cost_payer = AwsAccount.objects.filter(account_id=payer_id).first()
+                if account.cost_payer is None:
+                    raise CommandError(f"--cost-payer {payer_id}: no such account (add it first)")
         if opts.get("regions") is not None:
             account.regions = [r.strip() for r in opts["regions"].split(",") if r.strip()]
         try:
