@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.db.models import Min, Sum
+from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from collectors.attribution import attribute_costs, estimate_costs
@@ -224,22 +224,33 @@ def _collect_costs(recorder: RunRecorder, account: AwsAccount, factory: ClientFa
 def _resource_start(endpoint_ids: list[int], start: date, now: datetime, *, full: bool) -> date:
     """The first day the resource-level query asks for. It pages by endpoint-day, so it is the costliest
     query of a large fleet: the first run of each day re-reads the whole 14 days it covers (and so does an
-    explicit `days`); a later run the same day, which finds resource-level costs stored today, re-reads
-    the last RECENT_RESOURCE_DAYS only, the days Cost Explorer is still filling in. An endpoint first
-    stored after that first read (created, or found again, since) has no older days yet: the whole 14
-    days are read again."""
+    explicit `days`); a later run the same day re-reads the last RECENT_RESOURCE_DAYS only, the days Cost
+    Explorer is still filling in, if every account of the run already has resource-level costs stored
+    today and none has an endpoint first stored after its first such read (created or found again since,
+    or an account newly read through its payer: those have no older days yet)."""
     today = now.date()
     whole = max(start, today - timedelta(days=RESOURCE_DAYS))
     if full:
         return whole
     midnight = datetime.combine(today, datetime.min.time(), UTC)
-    first_read = EndpointCost.objects.filter(
-        endpoint_id__in=endpoint_ids, source="resource", computed_at__gte=midnight, computed_at__lte=now
-    ).aggregate(at=Min("computed_at"))["at"]
-    if first_read is None:
-        return whole
-    if Endpoint.objects.filter(pk__in=endpoint_ids, first_seen__gt=first_read).exists():
-        return whole
+    first_read = dict(
+        EndpointCost.objects.filter(
+            endpoint_id__in=endpoint_ids, source="resource", computed_at__gte=midnight, computed_at__lte=now
+        )
+        .values("endpoint__account_id")
+        .annotate(at=Min("computed_at"))
+        .values_list("endpoint__account_id", "at")
+    )
+    newest = (
+        Endpoint.objects.filter(pk__in=endpoint_ids)
+        .values("account_id")
+        .annotate(at=Max("first_seen"))
+        .values_list("account_id", "at")
+    )
+    for account_id, first_seen in newest:
+        read_at = first_read.get(account_id)
+        if read_at is None or first_seen > read_at:
+            return whole
     return max(whole, today - timedelta(days=RECENT_RESOURCE_DAYS))
 
 

@@ -61,12 +61,28 @@ def enabled_accounts() -> list[AwsAccount]:
 
 def cost_readers(accounts: list[AwsAccount]) -> list[AwsAccount]:
     """Of these accounts, the ones whose Cost Explorer is read: every account except a member whose
-    payer is among them too (the payer's run reads the member's costs)."""
-    chosen = {a.pk for a in accounts}
-    return [a for a in accounts if a.cost_payer_id is None or a.cost_payer_id not in chosen]
+    payer is among them too (the payer's run reads the member's costs). A link the model refuses (an
+    account its own payer, a payer that is itself a member) but that reached the database anyway reads
+    its own costs, with a warning, rather than nobody's."""
+    payer_of = {a.pk: a.cost_payer_id for a in accounts}
+    readers = []
+    for account in accounts:
+        payer = account.cost_payer_id
+        if payer in payer_of:
+            if payer_of[payer] is None:
+                continue
+            log.warning(
+                "account %s: cost payer %s is the account itself or a member: reading its own costs",
+                account.account_id, payer,
+            )  # fmt: skip
+        readers.append(account)
+    return readers
 
 
 def cost_covered(account: AwsAccount) -> list[AwsAccount]:
-    """The accounts one cost run of `account` reads: itself, then its enabled members."""
+    """The accounts one cost run of `account` reads: itself, then its enabled members (none if it is a
+    member itself)."""
+    if account.cost_payer_id is not None:
+        return [account]
     members = AwsAccount.objects.filter(cost_payer=account, enabled=True).exclude(pk=account.pk)
     return [account, *members.order_by("account_id")]

@@ -107,7 +107,31 @@ def test_a_payer_run_reads_its_members_costs_in_one_set_of_requests():
     # Idempotent: a second payer run leaves the same rows.
     again = collect_costs(payer, factory=factory_for(sim), clock=lambda: NOW)
     assert again.status == "ok", again.errors
-    assert snapshot()[0] == daily and snapshot()[2] == costs
+    assert snapshot() == (daily, forecasts, costs)
+
+
+@pytest.mark.django_db
+def test_a_member_linked_during_the_day_gets_the_whole_window_of_resource_level_costs():
+    sim = SimulatedAWS(seed=7, clock=lambda: NOW, endpoints=8)
+    payer, member = register(sim)
+    alone = collect_costs(payer, factory=factory_for(sim), clock=lambda: NOW)
+    assert alone.stats["resource_from"] == str(TODAY - timedelta(days=14))
+    assert not EndpointCost.objects.filter(endpoint__account=member).exists()
+
+    # Linked later that day: the payer has read its own resource-level costs today, the member's none.
+    member.cost_payer = payer
+    member.save()
+    later = NOW + timedelta(hours=8)
+    linked = collect_costs(payer, factory=factory_for(sim), clock=lambda: later)
+    assert linked.status == "ok", linked.errors
+    assert linked.stats["resource_from"] == str(TODAY - timedelta(days=14))
+    days = set(
+        EndpointCost.objects.filter(endpoint__account=member, source="resource").values_list("day", flat=True)
+    )
+    assert days and min(days) < TODAY - timedelta(days=3), days
+    # Both have theirs now: the next run that day reads the last days only.
+    again = collect_costs(payer, factory=factory_for(sim), clock=lambda: later + timedelta(hours=1))
+    assert again.stats["resource_from"] == str(TODAY - timedelta(days=3))
 
 
 @pytest.mark.django_db
@@ -124,6 +148,14 @@ def test_who_reads_whose_costs():
     assert cost_covered(payer) == [payer, member]  # the disabled member is not read
     assert cost_covered(member) == [member]
     assert cost_covered(off) == [off]
+    # A link the model refuses, if it reached the database, reads the account's own costs, not nobody's.
+    AwsAccount.objects.filter(pk=alone.pk).update(cost_payer=alone)
+    AwsAccount.objects.filter(pk=payer.pk).update(cost_payer=alone)
+    looped, chained = AwsAccount.objects.get(pk=alone.pk), AwsAccount.objects.get(pk=payer.pk)
+    member.refresh_from_db()
+    assert cost_readers([chained, member, looped]) == [chained, member, looped]
+    assert cost_covered(looped) == [looped] and cost_covered(chained) == [chained]
+    AwsAccount.objects.filter(pk__in=[alone.pk, payer.pk]).update(cost_payer=None)
     # Removing the payer leaves its members reading their own costs.
     payer.delete()
     member.refresh_from_db()
@@ -159,6 +191,11 @@ def test_the_accounts_command_sets_and_clears_the_payer(capsys):
         call_command("accounts", "update", "222222222222", "--cost-payer", "999999999999")
     with pytest.raises(CommandError, match="through itself"):
         call_command("accounts", "update", "111111111111", "--cost-payer", "111111111111")
+    capsys.readouterr()
+    call_command("accounts", "disable", "111111111111")
+    assert "its members 222222222222 now read their own costs" in capsys.readouterr().out
+    call_command("accounts", "enable", "111111111111")
+    assert "its members" not in capsys.readouterr().out
     call_command("accounts", "update", "222222222222", "--cost-payer", "")
     member.refresh_from_db()
     assert member.cost_payer is None
@@ -282,6 +319,7 @@ def test_cost_explorer_is_asked_for_an_account_forecast_once_a_day():
     again = CostForecast.objects.get(pk=stored.pk)
     assert (again.amount, again.lower, again.upper) == (stored.amount, stored.lower, stored.upper)
     assert again.daily == stored.daily and again.asked_at == NOW and again.computed_at == later
+    assert again.month_to_date == stored.month_to_date  # what it read itself, stored for the next run
 
     # The next day it is asked again.
     tomorrow = NOW + timedelta(days=1)

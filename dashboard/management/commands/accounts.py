@@ -57,6 +57,12 @@ class Command(BaseCommand):
             account.enabled = action == "enable"
             account.save(update_fields=["enabled"])
             self.stdout.write(f"{action}d {account_id}")
+            members = sorted(account.cost_members.filter(enabled=True).values_list("account_id", flat=True))
+            if members and action == "disable":
+                self.stdout.write(
+                    f"its members {', '.join(members)} now read their own costs, with their own roles "
+                    "(Cost Explorer access and resource-level data needed in each)"
+                )
             return
         for field in ("label", "role_arn", "external_id"):
             if opts.get(field) is not None:
