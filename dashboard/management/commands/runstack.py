@@ -45,6 +45,31 @@ def process_commands(bind: str, web_workers: int, worker_concurrency: int, var: 
     }  # fmt: skip
 
 
+def history_chains(accounts: list[AwsAccount]):
+    """The first collection of a simulated fleet: one Celery chain per account whose costs are read (an
+    organization's payer with its members, or an account on its own): the inventory of every account and
+    region it covers, then their SIMULATED_HISTORY_DAYS of metrics, then one cost run, last because its
+    estimates read the metrics (forecasts and budget alerts follow it)."""
+    from celery import chain
+
+    from collectors.runtime import cost_covered, cost_readers
+    from collectors.tasks import collect_costs_task, collect_inventory_task, collect_metrics_task
+
+    chosen = {a.pk for a in accounts}
+    chains = []
+    for reader in cost_readers(accounts):
+        covered = [a for a in cost_covered(reader) if a.pk in chosen]
+        scopes = [(a.pk, region) for a in covered for region in a.regions]
+        chains.append(
+            chain(
+                *(collect_inventory_task.si(pk, region) for pk, region in scopes),
+                *(collect_metrics_task.si(pk, region, SIMULATED_HISTORY_DAYS * 24) for pk, region in scopes),
+                collect_costs_task.si(reader.pk),
+            )
+        )
+    return chains
+
+
 class Command(BaseCommand):
     help = "Run web, Celery worker and Celery beat together (embedded Postgres/Redis unless URLs are set)."
 
@@ -120,29 +145,15 @@ class Command(BaseCommand):
         """Collect once at start-up rather than waiting for beat's first tick. A simulated fleet seen for
         the first time also gets SIMULATED_HISTORY_DAYS of metrics, then its costs, so charts, recommendations
         and budget alerts (which need days of data) show at once instead of after days."""
-        from celery import chain
-
         from collectors.runtime import enabled_accounts
-        from collectors.tasks import (
-            collect_all_inventory,
-            collect_costs_task,
-            collect_inventory_task,
-            collect_metrics_task,
-        )
+        from collectors.tasks import collect_all_inventory
         from dashboard.models import MetricCursor
 
         if not history or MetricCursor.objects.exists():
             collect_all_inventory.delay()
             return
-        for account in enabled_accounts():
-            steps = []
-            for region in account.regions:
-                steps += [
-                    collect_inventory_task.si(account.pk, region),
-                    collect_metrics_task.si(account.pk, region, SIMULATED_HISTORY_DAYS * 24),
-                ]
-            # Costs last: their estimates read the metrics; forecasts and budget alerts follow.
-            chain(*steps, collect_costs_task.si(account.pk)).delay()
+        for steps in history_chains(enabled_accounts()):
+            steps.delay()
 
     def _first_run_admin(self) -> None:
         User = get_user_model()
@@ -161,13 +172,21 @@ class Command(BaseCommand):
 
         sim = simulator_for(spec)
         if not AwsAccount.objects.exists():
-            for acct in sim.accounts:
+            payer, *members = [
                 AwsAccount.objects.create(
                     account_id=acct.account_id,
                     label=acct.label,
                     role_arn=acct.role_arn or "",
                     regions=list(acct.regions),
                 )
+                for acct in sim.accounts
+            ]
+            # The simulator's first account is its organization's payer: it sees every other account's
+            # costs, with the resource-level data only it has. The others read theirs through it.
+            for member in members:
+                member.cost_payer = payer
+                member.full_clean()
+                member.save(update_fields=["cost_payer"])
         if not Team.objects.exists():
             for value in sorted({e.tags["team"] for e in sim.fleet.endpoints if "team" in e.tags}):
                 Team.objects.create(
