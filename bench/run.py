@@ -159,9 +159,10 @@ def _cost_day(sim, readers, now: datetime) -> dict:
     }  # fmt: skip
 
 
-def measure_ingest(sim, now: datetime, max_points: int) -> dict:
-    """The same rows stored twice: by a plain COPY into a scratch copy of the points table, and by the
-    collectors' storage path (staging COPY, upsert, rollups, summaries), batch by batch as collected."""
+def measure_ingest(sim, now: datetime, max_points: int, rounds: int = 5) -> dict:
+    """The same rows stored both ways, `rounds` times: by a plain COPY into a scratch copy of the points
+    table, and by the collectors' storage path (staging COPY, upsert, rollups, summaries), batch by batch
+    as collected. Nothing is left stored."""
     import math
 
     from django.db import connection, transaction
@@ -170,7 +171,7 @@ def measure_ingest(sim, now: datetime, max_points: int) -> dict:
     from collectors.aws.cloudwatch import fetch
     from collectors.metricplan import plan
     from collectors.metrics import floor_hour, variant_ref
-    from collectors.store.metrics import ensure_series, store_results
+    from collectors.store.metrics import STAGE_TYPES, ensure_series, store_results
     from dashboard.models import AwsAccount, ProductionVariant
 
     # Six fresh hours (stored only as rollups so far) of the first account-region's variants, at 300 s.
@@ -201,7 +202,8 @@ def measure_ingest(sim, now: datetime, max_points: int) -> dict:
     ]  # fmt: skip
 
     def raw_copy(options: str, types: tuple[str, ...] | None) -> float:
-        """Seconds to COPY every batch (a transaction each) into an empty copy of the points table."""
+        """Seconds to COPY every batch (a savepoint each, as store_results takes) into an empty copy of the
+        points table."""
         with connection.cursor() as cur:
             cur.execute("DROP TABLE IF EXISTS bench_copy")
             cur.execute("CREATE TABLE bench_copy (LIKE dashboard_metricpoint INCLUDING ALL)")
@@ -215,20 +217,41 @@ def measure_ingest(sim, now: datetime, max_points: int) -> dict:
                     copy.write_row(row)
         return time.perf_counter() - started
 
-    # The limit is the binary COPY (the storage path stages in binary too); text COPY is printed beside it.
-    text_s = raw_copy("", None)
-    copy_s = raw_copy("(FORMAT BINARY)", ("int8", "int4", "timestamptz", "float8", "float8"))
-    started = time.perf_counter()
-    stored = 0
-    for batch in fetched:
-        stored += store_results(batch).points
-    store_s = time.perf_counter() - started
+    def store() -> tuple[float, int]:
+        """Seconds and points of the collectors' storage path over every batch."""
+        started = time.perf_counter()
+        points = sum(store_results(batch).points for batch in fetched)
+        return time.perf_counter() - started, points
+
+    def rolled_back(measure):
+        """`measure()` inside a transaction that is rolled back, then the tables it wrote vacuumed, so
+        every round starts from the same database (no rows, dead versions or index entries left)."""
+        with transaction.atomic():
+            out = measure()
+            transaction.set_rollback(True)
+        with connection.cursor() as cur:
+            cur.execute("VACUUM dashboard_metricpoint, dashboard_metricrollup, dashboard_endpointsummary")
+        return out
+
+    # A single timing of either path swung by half from one bench run to the next (0.18 s to 0.30 s for
+    # the same COPY): `rounds` rounds, the two paths alternating, each in a rolled-back transaction, and
+    # the medians compared. The limit is the binary COPY (the storage path stages in binary too); a text
+    # COPY is timed once beside it.
+    copy_times, store_times, stored = [], [], 0
+    for _ in range(rounds):
+        copy_times.append(rolled_back(lambda: raw_copy("(FORMAT BINARY)", STAGE_TYPES)))
+        seconds, stored = rolled_back(store)
+        store_times.append(seconds)
+    text_s = rolled_back(lambda: raw_copy("", None))
     with connection.cursor() as cur:
-        cur.execute("DROP TABLE bench_copy")
+        cur.execute("DROP TABLE IF EXISTS bench_copy")
+    copy_s, store_s = statistics.median(copy_times), statistics.median(store_times)
     copied = sum(len(r) for r in rows)
     return {
-        "points": stored, "copied": copied, "batches": len(fetched),
+        "points": stored, "copied": copied, "batches": len(fetched), "rounds": rounds,
         "store_s": round(store_s, 3), "copy_s": round(copy_s, 3), "text_copy_s": round(text_s, 3),
+        "store_rounds_s": [round(t, 3) for t in store_times],
+        "copy_rounds_s": [round(t, 3) for t in copy_times],
         "store_points_per_s": round(stored / store_s), "copy_points_per_s": round(copied / copy_s),
         "text_copy_points_per_s": round(copied / text_s),
     }  # fmt: skip
@@ -358,7 +381,7 @@ def measure_fleet(endpoints: int, now: datetime, args) -> dict:
         print(f"[bench]   worker {worker['wall_s']:.1f} s; costs...", file=sys.stderr, flush=True)
         costs = measure_costs(sim, accounts, now)
         print(f"[bench]   costs {costs['seconds']:.1f} s; ingest...", file=sys.stderr, flush=True)
-        ingest = measure_ingest(sim, now, args.ingest_points)
+        ingest = measure_ingest(sim, now, args.ingest_points, args.ingest_rounds)
         print("[bench]   pages...", file=sys.stderr, flush=True)
         pages = measure_pages(now, args.repeat)
         schedule = None
@@ -484,7 +507,7 @@ def table(results: dict) -> str:
         ("P3 ingest store/COPY", "P3_ingest",
          f"{ing['store_points_per_s']:,} vs {ing['copy_points_per_s']:,} points/s binary COPY "
          f"({ing['text_copy_points_per_s']:,} text) "
-         f"({ing['points']:,} points)"),
+         f"({ing['points']:,} points; medians of {ing['rounds']} rounds)"),
         ("P4 fleet page L/S", "P4_fleet_page",
          f"{lp['fleet']['median_ms']} ms vs {sp['fleet']['median_ms']} ms (medians)"),
         ("P4 endpoint page 365d/7d", "P4_endpoint_page",
@@ -531,6 +554,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--long-days", type=int, default=400, help="history of the probe endpoint")
     parser.add_argument("--repeat", type=int, default=15, help="timed requests per page")
     parser.add_argument("--ingest-points", type=int, default=400_000, help="points in the ingest sample")
+    parser.add_argument("--ingest-rounds", type=int, default=5, help="timed rounds of the ingest sample")
     parser.add_argument("--out", default=str(BASE_DIR / "bench" / "results.json"))
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     args = parser.parse_args(argv)
@@ -546,7 +570,8 @@ def main(argv: list[str] | None = None) -> dict:
     started = time.perf_counter()
     results = {"version": 1, "started": now.isoformat(), "machine": machine(),
                "arguments": {"sizes": sizes, "days": args.days, "long_days": args.long_days,
-                             "repeat": args.repeat, "ingest_points": args.ingest_points},
+                             "repeat": args.repeat, "ingest_points": args.ingest_points,
+                             "ingest_rounds": args.ingest_rounds},
                "fleets": {}}  # fmt: skip
     for size in sizes[:1] + sizes[-1:]:
         results["fleets"][str(size)] = measure_fleet(size, now, args)

@@ -3,6 +3,7 @@ JSON has every field, and every ratio is the quotient of figures it measured in 
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "results.json"
     cmd = [sys.executable, "-m", "bench", "--sizes", "5,12", "--days", "2", "--long-days", "6",
-           "--repeat", "2", "--ingest-points", "3000", "--out", str(out)]  # fmt: skip
+           "--repeat", "2", "--ingest-points", "3000", "--ingest-rounds", "3", "--out", str(out)]  # fmt: skip
     done = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(out.read_text()), done.stdout
@@ -63,8 +64,13 @@ def test_what_it_measured_is_real(results):
     assert 0 < c["queries"] <= large["history"]["series"]
     assert c["points"] > c["queries"] and c["failed_scopes"] == []
     assert c["gmd_calls"] >= c["least_calls"] >= large["scopes"]
-    # Ingest stored and copied the same rows.
-    assert large["ingest"]["points"] == large["ingest"]["copied"] > 0
+    # Ingest stored and copied the same rows, round after round; the figures are the rounds' medians.
+    ing = large["ingest"]
+    assert ing["points"] == ing["copied"] > 0
+    assert ing["rounds"] == len(ing["store_rounds_s"]) == len(ing["copy_rounds_s"]) == 3
+    assert ing["store_s"] == pytest.approx(statistics.median(ing["store_rounds_s"]), abs=0.002)
+    assert ing["copy_s"] == pytest.approx(statistics.median(ing["copy_rounds_s"]), abs=0.002)
+    assert ing["store_points_per_s"] == pytest.approx(ing["points"] / ing["store_s"], rel=0.02)
     # A day of hourly ticks: 24 polls of each busy series, never more than a 5-minute scrape asks for.
     sched = small["schedule"]
     assert 0 < sched["metrics_per_endpoint_day"] < sched["scrape_metrics_per_endpoint_day"]
