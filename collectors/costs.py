@@ -93,7 +93,7 @@ def collect_costs(
 
 def _collect_costs(recorder: RunRecorder, account: AwsAccount, factory: ClientFactory, days: int | None):
     now = recorder.started
-    today = now.date()
+    today = now.astimezone(UTC).date()  # Cost Explorer's days are UTC days
     # Always from the first of the month too, so the account forecast's "month so far" is complete.
     start = min(today - timedelta(days=days or settings.COSTS_LOOKBACK_DAYS), today.replace(day=1))
     errors: list[str] = []
@@ -228,7 +228,7 @@ def _resource_start(endpoint_ids: list[int], start: date, now: datetime, *, full
     Explorer is still filling in, if every account of the run already has resource-level costs stored
     today and none has an endpoint first stored after its first such read (created or found again since,
     or an account newly read through its payer: those have no older days yet)."""
-    today = now.date()
+    today = now.astimezone(UTC).date()  # Cost Explorer's days are UTC days
     whole = max(start, today - timedelta(days=RESOURCE_DAYS))
     if full:
         return whole

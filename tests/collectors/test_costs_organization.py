@@ -3,7 +3,7 @@ for the payer and its members, the same daily costs and forecasts as separate ru
 costs for members that cannot read them themselves."""
 
 from collections import Counter
-from datetime import timedelta
+from datetime import timedelta, timezone
 from decimal import Decimal
 
 import boto3
@@ -378,3 +378,17 @@ def test_resource_level_costs_are_read_whole_once_a_day_and_their_last_days_on_l
     assert third.stats["resource_from"] == str(TODAY - timedelta(days=14))
     tomorrow = collect_costs(account, factory=factory_for(sim), clock=lambda: NOW + timedelta(days=1))
     assert tomorrow.stats["resource_from"] == str(TODAY + timedelta(days=1) - timedelta(days=14))
+
+
+@pytest.mark.django_db
+def test_the_day_of_a_run_is_the_utc_day_whatever_zone_the_clock_speaks():
+    # Cost Explorer's days are UTC days. A clock answering in UTC+14 says it is already tomorrow at 00:17;
+    # the run must still count it as today (no second forecast that day).
+    sim = SimulatedAWS(seed=7, clock=lambda: NOW, endpoints=4, accounts=1)
+    (account,) = register(sim)
+    collect_costs(account, factory=factory_for(sim), clock=lambda: NOW)
+    kiribati = (NOW + timedelta(hours=1)).astimezone(timezone(timedelta(hours=14)))
+    assert kiribati.date() != TODAY
+    later = collect_costs(account, factory=factory_for(sim), clock=lambda: kiribati)
+    assert "ce:GetCostForecast" not in later.api_calls, later.api_calls
+    assert later.stats["forecasts_asked_earlier_today"] == 1
