@@ -11,7 +11,8 @@ the embedded server), collects the simulated fleet's inventory with the product'
   (hourly ticks) / what a scrape of the same series every 5 minutes requests (smallest fleet only: the
   figure is per endpoint);
 - P3 ingest: points per second through collectors.store.metrics.store_results / a binary COPY of the same
-  rows into a scratch copy of the points table (same columns, same primary key); a text COPY beside it;
+  rows into a scratch copy of the points table (same columns, same primary key), the medians of 5 rounds
+  each rolled back; a text COPY beside it;
 - P4 pages: median server time of the fleet overview (large / small fleet) and of the endpoint page over
   365 days / over 7 days, through Django's test client;
 - P5 memory and P6 time: peak resident memory (sampled, less the simulator's model) and wall time of a
