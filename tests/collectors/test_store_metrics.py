@@ -156,46 +156,67 @@ def _plan_nodes(plan: dict):
         yield from _plan_nodes(child)
 
 
-@pytest.mark.django_db
-def test_points_are_read_by_primary_key_even_when_statistics_say_the_hours_are_empty(variant):
-    # The bench's 200-endpoint sample once took 28 s instead of 0.9: the points table had been analyzed
-    # while it held only later hours, so the planner thought the stored hours were empty and read them
-    # through the ts index once per series. The rollup and the overlap check must read by primary key
-    # whatever the statistics say.
+def _store_analyzed_before_the_earlier_hours(variant, metrics) -> None:
+    """150 variants' series, stored at T0+30h, ANALYZEd, then stored at T0..T0+6h: the statistics say the
+    earlier hours are empty, as they did in the bench when its 28 s sample was taken."""
     from django.db import connection
-
-    from collectors.store.metrics import HOURLY_ROLLUP, STORED_UNTIL, _span
 
     variants = [variant] + [
         ProductionVariant.objects.create(endpoint=variant.endpoint, name=f"v{i}", kind="serverless",
                                          memory_mb=2048, first_seen=T0, last_seen=T0)
         for i in range(149)
     ]  # fmt: skip
-    stats = ["Sum", "Average", "Maximum", "p99"]
     later = T0 + timedelta(hours=30)
-    store_results([result(v, "ModelLatency", s, [1.0] * 12, start=later) for v in variants for s in stats])
+    store_results([result(v, m, s, [1.0] * 12, start=later) for v in variants for m, s in metrics])
     with connection.cursor() as cur:
-        # Analyzed now, the statistics say every point is in the later hours, none in the earlier ones.
         cur.execute("ANALYZE dashboard_metricpoint")
-    store_results([result(v, "ModelLatency", s, [2.0] * 72) for v in variants for s in stats])
-    series = sorted(MetricSeries.objects.values_list("id", "stat"))
+    store_results([result(v, m, s, [2.0] * 72) for v in variants for m, s in metrics])
     with connection.cursor() as cur:
         cur.execute(
             "SELECT count(*) FROM pg_stats WHERE tablename = 'dashboard_metricpoint' AND attname = 'ts'"
         )
         assert cur.fetchone()[0] == 1
-        span = _span(series, T0, T0 + timedelta(hours=6))
-        overlap = {"series": [i for i, _ in series], "period": [300] * len(series),
-                   "lo": [T0] * len(series), "hi": [T0 + timedelta(hours=6)] * len(series)}  # fmt: skip
-        for sql, params in ((HOURLY_ROLLUP, span), (STORED_UNTIL, overlap)):
-            cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-            plan = cur.fetchone()[0][0]["Plan"]
-            nodes = list(_plan_nodes(plan))
-            # Bitmap scans name their index on a child node: every index of the points table in the plan.
-            indexes = {n["Index Name"] for n in nodes if n.get("Index Name", "").startswith(POINT_INDEXES)}
-            seq = [
-                n
-                for n in nodes
-                if n["Node Type"] == "Seq Scan" and n["Relation Name"] == "dashboard_metricpoint"
-            ]
-            assert indexes == {"dashboard_metricpoint_pkey"} and not seq, plan
+
+
+def _assert_points_read_by_primary_key(sql: str, params: dict) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cur.fetchone()[0][0]["Plan"]
+    nodes = list(_plan_nodes(plan))
+    # Bitmap scans name their index on a child node: every index of the points table in the plan.
+    indexes = {n["Index Name"] for n in nodes if n.get("Index Name", "").startswith(POINT_INDEXES)}
+    seq = [n for n in nodes if n["Node Type"] == "Seq Scan" and n["Relation Name"] == "dashboard_metricpoint"]
+    assert indexes == {"dashboard_metricpoint_pkey"} and not seq, plan
+
+
+@pytest.mark.django_db
+def test_points_are_read_by_primary_key_even_when_statistics_say_the_hours_are_empty(variant):
+    # The bench's 200-endpoint sample once took 28 s instead of 0.9: the points table had been analyzed
+    # while it held only later hours, so the planner thought the stored hours were empty and read them
+    # through the ts index once per series. The rollup and the overlap check must read by primary key
+    # whatever the statistics say.
+    from collectors.store.metrics import HOURLY_ROLLUP, STORED_UNTIL, _span
+
+    stats = ["Sum", "Average", "Maximum", "p99"]
+    _store_analyzed_before_the_earlier_hours(variant, [("ModelLatency", s) for s in stats])
+    series = sorted(MetricSeries.objects.values_list("id", "stat"))
+    span = _span(series, T0, T0 + timedelta(hours=6))
+    overlap = {"series": [i for i, _ in series], "period": [300] * len(series),
+               "lo": [T0] * len(series), "hi": [T0 + timedelta(hours=6)] * len(series)}  # fmt: skip
+    _assert_points_read_by_primary_key(HOURLY_ROLLUP, span)
+    _assert_points_read_by_primary_key(STORED_UNTIL, overlap)
+
+
+@pytest.mark.django_db
+def test_usage_for_cost_estimates_reads_points_by_primary_key_whatever_the_statistics_say(variant):
+    # The same plan flip in the usage read behind cost estimates: one day of three series per variant.
+    from collectors.store.usage import USAGE
+
+    metrics = [("Invocations", "Sum"), ("ModelLatency", "Average"),
+               ("ServerlessProvisionedConcurrencyInvocations", "Sum")]  # fmt: skip
+    _store_analyzed_before_the_earlier_hours(variant, metrics)
+    ids = sorted(ProductionVariant.objects.values_list("id", flat=True))
+    day = T0.date()
+    _assert_points_read_by_primary_key(USAGE, {"variants": ids, "start": day, "end": day + timedelta(days=1)})
