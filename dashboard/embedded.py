@@ -76,12 +76,11 @@ def _close_own_connections() -> None:
     """Disconnect this process's Redis clients: the Django caches' pools and Celery's broker, producer and
     result-backend pools (best effort, at exit)."""
     try:
-        from django.core.cache import caches
+        import sys
 
-        for cache in caches.all(initialized_only=True):
-            # RedisCache keeps its pools on its client; Django has no public call that closes them.
-            for pool in getattr(getattr(cache, "_cache", None), "_pools", {}).values():
-                pool.disconnect()
+        cache = sys.modules.get("dashboard.cache")
+        if cache is not None:  # every thread's cache instances, not only this thread's
+            cache.disconnect_all()
     except Exception:  # exiting: nothing left to report to
         log.debug("closing cache connections at exit failed", exc_info=True)
     try:

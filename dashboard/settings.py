@@ -137,7 +137,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "dashboard.cache.RedisCache",  # Django's, closable at exit (dashboard/cache.py)
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "smd",
     }

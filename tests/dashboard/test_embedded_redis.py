@@ -40,6 +40,26 @@ embedded.wait_for_children_at_exit()
 print(embedded._servers["redis"].pid, flush=True)
 """
 
+# The test session's case: a cache instance made in another thread (Django makes one per thread), still
+# referenced at exit; the main thread's handler does not list it.
+OTHER_THREAD = """
+import django, os, threading
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+django.setup()
+from django.core.cache import caches
+from dashboard import embedded
+kept = []
+def use_cache():
+    cache = caches["default"]
+    cache.set("k", "v")
+    kept.append(cache)
+thread = threading.Thread(target=use_cache)
+thread.start()
+thread.join()
+assert kept[0] is not caches["default"]
+print(embedded._servers["redis"].pid, flush=True)
+"""
+
 
 def run_script(tmp_path, script: str) -> int:
     """Run `script` with the embedded Redis under tmp_path; the redis-server pid it printed last."""
@@ -69,4 +89,9 @@ def test_the_embedded_redis_stops_when_its_last_user_exits(tmp_path):
 
 def test_the_embedded_redis_stops_when_a_child_client_leaves_just_after_its_starter_exits(tmp_path):
     pid = run_script(tmp_path, LATE_CHILD)
+    wait_until(lambda: process_gone(pid), timeout=30, what=f"redis-server {pid} to stop, its last user gone")
+
+
+def test_the_embedded_redis_stops_when_another_threads_cache_is_still_referenced_at_exit(tmp_path):
+    pid = run_script(tmp_path, OTHER_THREAD)
     wait_until(lambda: process_gone(pid), timeout=30, what=f"redis-server {pid} to stop, its last user gone")
