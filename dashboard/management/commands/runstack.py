@@ -142,7 +142,7 @@ class Command(BaseCommand):
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
         # The embedded Redis stops at this process's exit if no client is left: give it time to see the
-        # children's connections closed (it counts them once; on a busy machine it had not yet).
+        # children's connections closed (it counts them once; under load it once still listed one).
         embedded.wait_for_children_at_exit()
 
     def _kick_off_collection(self, *, history: bool) -> None:
