@@ -1,16 +1,26 @@
 """Figures shown on pages equal figures computed directly from the stored rows."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.models import Max, Sum
+from django.db.models import Max, Q, Sum
 from django.test.utils import CaptureQueriesContext
 
 from dashboard.models import Endpoint, EndpointCost, EndpointSummary, MetricPoint
 from dashboard.services.costs import best_costs
-from dashboard.services.figures import RangeError, TimeRange, endpoint_figures, parse_range, totals
+from dashboard.services.figures import (
+    RangeError,
+    TimeRange,
+    _figures_query,
+    covering,
+    endpoint_figures,
+    midnight,
+    parse_range,
+    totals,
+)
 from tests.collectors.test_summary import fleet  # noqa: F401  (fixture: 8 endpoints, 3 days collected)
 from tests.conftest import NOW
 
@@ -120,6 +130,40 @@ def test_hourly_ranges_read_whole_days_from_daily_rows_with_the_same_figures(fle
             assert getattr(f, attr) == mine[key], (pk, attr)
         checked += bool(mine["inv"])
     assert checked >= 4
+
+
+@pytest.mark.parametrize("key", ["24h", "7d", "30d"])
+def test_the_figures_statement_reads_each_row_it_needs_once_and_no_other(fleet, key):  # noqa: F811
+    """Counted in the executed plan: the reads of the summary table return exactly the rows of the
+    metric spans, the range's days and this month's days, each once (overlapping spans read once).
+    Which index serves them follows the statistics (on this small table, not always the primary key)."""
+    rng = parse_range({"range": key}, NOW)
+    ids = list(Endpoint.objects.values_list("pk", flat=True))
+    first, last = rng.days
+    month = (midnight(NOW.date().replace(day=1)), midnight(NOW.date() + timedelta(days=1)))
+    spans = [*covering(rng), ("1d", midnight(first), midnight(last)), ("1d", *month)]
+    wanted = Q()
+    for resolution, lo, hi in spans:
+        wanted |= Q(resolution=resolution, bucket__gte=lo, bucket__lt=hi)
+    needed = EndpointSummary.objects.filter(wanted, endpoint_id__in=ids).count()
+    assert needed > len(ids) * 3  # every endpoint has rows in the spans
+
+    sql, params = _figures_query(ids, rng, NOW.date())
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cur.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    scans = []
+
+    def walk(node):
+        if node.get("Relation Name") == EndpointSummary._meta.db_table:
+            scans.append(node)
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    assert scans and all(n["Actual Loops"] == len(ids) for n in scans)  # each read once per endpoint
+    assert round(sum(n["Actual Rows"] * n["Actual Loops"] for n in scans)) == needed
 
 
 def test_range_and_month_costs_read_only_their_own_days(fleet):  # noqa: F811
