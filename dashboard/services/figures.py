@@ -238,7 +238,7 @@ COSTED = "cost IS NOT NULL"  # a day counts for a cost figure when it has one
 def _partials() -> dict[str, list[tuple[str, str, str, str]]]:
     """Per figure flag (m: metrics, rc: the range's cost, mc: the month's cost), the partial figures an
     arm computes over its own rows when its rows count for that flag, as (name, SQL type, the arm's
-    aggregate, how the arms' partials combine)."""
+    aggregate, how the arms' partials combine). Built once, as PARTIALS."""
     out: dict[str, list[tuple[str, str, str, str]]] = {
         "m": [(name, "float8", f"{fn}({column})", fn) for name, fn, column in METRIC_AGGREGATES]
     }
@@ -266,6 +266,9 @@ def _partials() -> dict[str, list[tuple[str, str, str, str]]]:
     return out
 
 
+PARTIALS = _partials()
+
+
 def _figures_query(ids: list[int], rng: TimeRange, today: date) -> tuple[str, dict]:
     """One statement for every endpoint's metric and cost figures. Per endpoint, a LATERAL subquery
     reads summary rows by primary-key range scans: the metric spans (`covering`), the range's days and
@@ -288,23 +291,22 @@ def _figures_query(ids: list[int], rng: TimeRange, today: date) -> tuple[str, di
     spans += [("rc", daily, midnight(first), midnight(last)), ("mc", daily, *month)]
     params: dict = {"ids": IdArray.of(ids).literal, "by_aws": [str(s) for s in BY_AWS]}
     params.update({f"src{i}": str(source) for i, source in enumerate(COST_SOURCES)})
-    partials = _partials()
     table = EndpointSummary._meta.db_table
     arms = []
     for j, (resolution, lo, hi, flags) in enumerate(_arms(spans)):
         params.update({f"res{j}": resolution, f"lo{j}": lo, f"hi{j}": hi})
         columns = [
             aggregate if flag in flags else f"NULL::{sql_type}"
-            for flag, figures in partials.items()
+            for flag, figures in PARTIALS.items()
             for _, sql_type, aggregate, _ in figures
         ]
         arms.append(
             f"SELECT {', '.join(columns)} FROM {table} WHERE endpoint_id = e.id "  # noqa: S608
             f"AND resolution = %(res{j})s AND bucket >= %(lo{j})s AND bucket < %(hi{j})s"
         )  # column and table names are constants; every value is bound
-    names = [name for figures in partials.values() for name, *_ in figures]
+    names = [name for figures in PARTIALS.values() for name, *_ in figures]
     combined = []
-    for figures in partials.values():
+    for figures in PARTIALS.values():
         for name, sql_type, _, combine in figures:
             expression = f"{combine}(s.{name})"
             if sql_type == "bigint":

@@ -7,6 +7,7 @@ import pytest
 from collectors.model import MetricQuery, SeriesResult, VariantRef
 from collectors.store.metrics import store_results
 from dashboard.models import AwsAccount, Endpoint, MetricPoint, MetricRollup, MetricSeries, ProductionVariant
+from tests.support.plans import explain, plan_nodes
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -150,12 +151,6 @@ def test_a_batch_across_midnight_rolls_up_into_both_days(variant):
 POINT_INDEXES = ("dashboard_metricpoint", "metricpoint_")
 
 
-def _plan_nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _plan_nodes(child)
-
-
 def _store_analyzed_before_the_earlier_hours(variant, metrics) -> None:
     """150 variants' series, stored at T0+30h, ANALYZEd, then stored at T0..T0+6h: the statistics say the
     earlier hours are empty, as they did in the bench when its 28 s sample was taken."""
@@ -179,12 +174,8 @@ def _store_analyzed_before_the_earlier_hours(variant, metrics) -> None:
 
 
 def _assert_points_read_by_primary_key(sql: str, params: dict) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-        plan = cur.fetchone()[0][0]["Plan"]
-    nodes = list(_plan_nodes(plan))
+    plan = explain(sql, params)
+    nodes = list(plan_nodes(plan))
     # Bitmap scans name their index on a child node: every index of the points table in the plan.
     indexes = {n["Index Name"] for n in nodes if n.get("Index Name", "").startswith(POINT_INDEXES)}
     seq = [n for n in nodes if n["Node Type"] == "Seq Scan" and n["Relation Name"] == "dashboard_metricpoint"]

@@ -1,6 +1,5 @@
 """Figures shown on pages equal figures computed directly from the stored rows."""
 
-import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -23,6 +22,7 @@ from dashboard.services.figures import (
 )
 from tests.collectors.test_summary import fleet  # noqa: F401  (fixture: 8 endpoints, 3 days collected)
 from tests.conftest import NOW
+from tests.support.plans import explain, plan_nodes
 
 
 def test_ranges_parse_and_bad_ones_say_why():
@@ -148,20 +148,8 @@ def test_the_figures_statement_reads_each_row_it_needs_once_and_no_other(fleet, 
     needed = EndpointSummary.objects.filter(wanted, endpoint_id__in=ids).count()
     assert needed > len(ids) * 3  # every endpoint has rows in the spans
 
-    sql, params = _figures_query(ids, rng, NOW.date())
-    with connection.cursor() as cur:
-        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
-        plan = cur.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    scans = []
-
-    def walk(node):
-        if node.get("Relation Name") == EndpointSummary._meta.db_table:
-            scans.append(node)
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan[0]["Plan"])
+    plan = explain(*_figures_query(ids, rng, NOW.date()), analyze=True)
+    scans = [n for n in plan_nodes(plan) if n.get("Relation Name") == EndpointSummary._meta.db_table]
     assert scans and all(n["Actual Loops"] == len(ids) for n in scans)  # each read once per endpoint
     assert round(sum(n["Actual Rows"] * n["Actual Loops"] for n in scans)) == needed
 
