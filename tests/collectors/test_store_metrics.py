@@ -211,3 +211,29 @@ def test_usage_for_cost_estimates_reads_points_by_primary_key_whatever_the_stati
     ids = sorted(ProductionVariant.objects.values_list("id", flat=True))
     day = T0.date()
     _assert_points_read_by_primary_key(USAGE, {"variants": ids, "start": day, "end": day + timedelta(days=1)})
+
+
+def _rollup_version(variant, metric, stat, bucket):
+    """Where the hourly rollup row lives in the heap: an UPDATE writes a new version elsewhere."""
+    from django.db import connection
+
+    series = MetricSeries.objects.get(variant=variant, metric=metric, stat=stat)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ctid::text FROM dashboard_metricrollup"
+            " WHERE series_id = %s AND resolution = '1h' AND bucket = %s",
+            [series.pk, bucket],
+        )
+        return cur.fetchone()[0]
+
+
+def test_an_hourly_rollup_that_did_not_change_is_not_rewritten(variant):
+    """Each poll re-reads the previous hour's last minutes: its rollup is recomputed, and written only
+    when its figures changed."""
+    store_results([result(variant, "Invocations", "Sum", [1.0] * 12)])
+    before = _rollup_version(variant, "Invocations", "Sum", T0)
+    store_results([result(variant, "Invocations", "Sum", [1.0] * 3, start=T0 + timedelta(minutes=45))])
+    assert _rollup_version(variant, "Invocations", "Sum", T0) == before
+    store_results([result(variant, "Invocations", "Sum", [5.0], start=T0 + timedelta(minutes=55))])
+    assert _rollup_version(variant, "Invocations", "Sum", T0) != before
+    assert rollup(variant, "Invocations", "Sum", "1h", T0).value == 16.0
