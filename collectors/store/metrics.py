@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from math import isfinite
 
 from django.db import connection, transaction
@@ -104,19 +105,21 @@ STAGE_COPY = "COPY metric_stage (series_id, period, ts, value, raw) FROM STDIN (
 DIRECT_COPY = "COPY dashboard_metricpoint (series_id, period, ts, value, raw) FROM STDIN (FORMAT BINARY)"
 STAGE_TYPES = ("int8", "int4", "timestamptz", "float8", "float8")
 
-# Per series of the batch, the newest point already stored within the batch's span for it (index range
-# scans over the overlap only); points after it cannot conflict with anything. A subquery per series, so
-# the plan is that index scan whatever the statistics say (on a table analyzed while small, a join here
-# became a sequential scan of every point), bounded by row comparisons as the hourly rollup is (see there).
+# Per series of the batch, the newest point already stored within the batch's span (index range scans
+# over the overlap only); points after it cannot conflict with anything. One span for the whole batch (a
+# GetMetricData batch shares one window): a series' stored point outside its own rows' span but inside
+# the batch's only sends more of its rows through the upsert, and no per-series timestamps are sent. A
+# subquery per series, so the plan is that index scan whatever the statistics say (on a table analyzed
+# while small, a join here became a sequential scan of every point), bounded by row comparisons as the
+# hourly rollup is (see there).
 STORED_UNTIL = """
 SELECT id, until FROM (
     SELECT s.id, (
         SELECT max(p.ts) FROM dashboard_metricpoint p
         WHERE p.series_id = s.id AND p.period = s.period
-          AND (p.series_id, p.ts) >= (s.id, s.lo) AND (p.series_id, p.ts) <= (s.id, s.hi)
+          AND (p.series_id, p.ts) >= (s.id, %(lo)s) AND (p.series_id, p.ts) <= (s.id, %(hi)s)
     ) AS until
-    FROM unnest(%(series)s::bigint[], %(period)s::int[], %(lo)s::timestamptz[], %(hi)s::timestamptz[])
-         AS s(id, period, lo, hi)
+    FROM unnest(%(series)s::bigint[], %(period)s::int[]) AS s(id, period)
 ) x
 WHERE until IS NOT NULL
 """
@@ -153,6 +156,13 @@ def refresh_daily_rollups(series: list[tuple[int, str]], first: datetime, last: 
     if series:
         with connection.cursor() as cur:
             cur.execute(DAILY_ROLLUP, _span(series, first, last))
+
+
+def _all_finite(raw: list) -> bool:
+    try:
+        return all(map(isfinite, raw))
+    except TypeError:  # a None
+        return False
 
 
 @dataclass
@@ -202,26 +212,30 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
         stat_of: dict[int, str] = {}  # the series stored into, and their statistic
         first: datetime | None = None
         last: datetime | None = None
-        # (series id, period, lo, hi, rows), each row as the COPY writes it (built once, not per write).
+        # (series id, period, rows), each row as the COPY writes it (built once, not per write).
         # CloudWatch never sends a non-finite raw value; a malformed answer must not poison a sum.
         batch = []
         for result in results:
             sid = series[(result.query.variant.key, result.query.metric, result.query.stat)]
             period = result.query.period
-            rows = [
-                (sid, period, ts, value, raw)
-                for ts, value, raw in zip(result.timestamps, result.values, result.raw, strict=True)
-                if raw is not None and isfinite(raw)
-            ]
+            if len(result.values) != len(result.timestamps) or len(result.raw) != len(result.timestamps):
+                raise ValueError(f"series {sid}: timestamps, values and raw values do not pair up")
+            if _all_finite(result.raw):  # what cloudwatch.fetch returns: zipped in C, no test per point
+                rows = list(zip(repeat(sid), repeat(period), result.timestamps, result.values, result.raw))
+            else:
+                rows = [
+                    (sid, period, ts, value, raw)
+                    for ts, value, raw in zip(result.timestamps, result.values, result.raw, strict=True)
+                    if raw is not None and isfinite(raw)
+                ]
             if not rows:
                 continue
             stat_of[sid] = result.query.stat
             # A superset of the stored points' span is enough: it bounds the rollups and the overlap
             # check (a stored point found at a dropped point's time only sends more rows through the
-            # upsert). min/max of the list, not of a generator over the rows: a fifth of the batch's
-            # Python time.
+            # upsert).
             lo, hi = min(result.timestamps), max(result.timestamps)
-            batch.append((sid, period, lo, hi, rows))
+            batch.append((sid, period, rows))
             stats.points += len(rows)
             first = lo if first is None or lo < first else first
             last = hi if last is None or hi > last else last
@@ -231,11 +245,11 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
             stored_until: dict[int, datetime] = {}
             if batch:
                 cur.execute(STORED_UNTIL, {
-                    "series": [b[0] for b in batch], "period": [b[1] for b in batch],
-                    "lo": [b[2] for b in batch], "hi": [b[3] for b in batch],
+                    "series": [sid for sid, _, _ in batch], "period": [period for _, period, _ in batch],
+                    "lo": first, "hi": last,
                 })  # fmt: skip
                 stored_until = dict(cur.fetchall())
-            overlap = [(stored_until[b[0]], b[4]) for b in batch if b[0] in stored_until]
+            overlap = [(stored_until[sid], rows) for sid, _, rows in batch if sid in stored_until]
             if overlap:
                 cur.execute(STAGE_DDL)
                 # ON COMMIT DELETE ROWS only empties it at commit; inside an outer transaction it must not
@@ -252,7 +266,7 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
                 with cur.cursor.copy(DIRECT_COPY) as copy:
                     copy.set_types(STAGE_TYPES)
                     write = copy.write_row
-                    for sid, _, _, _, rows in batch:
+                    for sid, _, rows in batch:
                         until = stored_until.get(sid)
                         if until is None:  # nearly every series: nothing stored in its span yet
                             for row in rows:

@@ -80,6 +80,12 @@ def test_non_finite_raw_values_are_not_stored(variant):
     assert list(MetricPoint.objects.order_by("ts").values_list("raw", flat=True)) == [1.0, 2.0]
 
 
+def test_missing_raw_values_are_not_stored(variant):
+    store_results([result(variant, "Invocations", "Sum", [1.0, None, 2.0])])
+    assert list(MetricPoint.objects.order_by("ts").values_list("raw", flat=True)) == [1.0, 2.0]
+    assert rollup(variant, "Invocations", "Sum", "1h", T0).points == 2
+
+
 def test_cold_start_counts_are_labelled_as_counts(variant):
     store_results(
         [
@@ -195,7 +201,7 @@ def test_points_are_read_by_primary_key_even_when_statistics_say_the_hours_are_e
     series = sorted(MetricSeries.objects.values_list("id", "stat"))
     span = _span(series, T0, T0 + timedelta(hours=6))
     overlap = {"series": [i for i, _ in series], "period": [300] * len(series),
-               "lo": [T0] * len(series), "hi": [T0 + timedelta(hours=6)] * len(series)}  # fmt: skip
+               "lo": T0, "hi": T0 + timedelta(hours=6)}  # fmt: skip
     _assert_points_read_by_primary_key(HOURLY_ROLLUP, span)
     _assert_points_read_by_primary_key(STORED_UNTIL, overlap)
 
@@ -237,3 +243,12 @@ def test_an_hourly_rollup_that_did_not_change_is_not_rewritten(variant):
     store_results([result(variant, "Invocations", "Sum", [5.0], start=T0 + timedelta(minutes=55))])
     assert _rollup_version(variant, "Invocations", "Sum", T0) != before
     assert rollup(variant, "Invocations", "Sum", "1h", T0).value == 16.0
+
+
+def test_a_series_whose_values_do_not_pair_with_its_timestamps_stores_nothing(variant):
+    store_results([result(variant, "Invocations", "Sum", [1.0, 2.0])])
+    broken = result(variant, "ModelLatency", "Average", [5.0, 6.0, 7.0])
+    broken.raw.pop()
+    with pytest.raises(ValueError, match="do not pair up"):
+        store_results([result(variant, "Invocations", "Sum", [9.0, 9.0]), broken])
+    assert list(MetricPoint.objects.order_by("ts").values_list("value", flat=True)) == [1.0, 2.0]
