@@ -252,3 +252,25 @@ def test_a_series_whose_values_do_not_pair_with_its_timestamps_stores_nothing(va
     with pytest.raises(ValueError, match="do not pair up"):
         store_results([result(variant, "Invocations", "Sum", [9.0, 9.0]), broken])
     assert list(MetricPoint.objects.order_by("ts").values_list("value", flat=True)) == [1.0, 2.0]
+
+
+def test_an_updated_rollup_stays_on_its_page(variant):
+    """The rollup table keeps free space in its pages (fillfactor): rewriting a rollup row puts the new
+    version beside the old one (a heap-only update, no new index entry), even once the page has been
+    filled by inserts."""
+    from django.db import connection
+
+    store_results([result(variant, "Invocations", "Sum", [1.0] * 12)])
+    series = MetricSeries.objects.get(variant=variant, metric="Invocations", stat="Sum")
+    with connection.cursor() as cur:
+        # Fill the first page and the next ones with earlier hours (about 130 rows fit in a page).
+        cur.execute(
+            "INSERT INTO dashboard_metricrollup (series_id, resolution, bucket, value, points)"
+            " SELECT %s, '1h', %s - n * interval '1 hour', 1, 12 FROM generate_series(1, 600) AS n",
+            [series.pk, T0],
+        )
+    before = _rollup_version(variant, "Invocations", "Sum", T0)
+    store_results([result(variant, "Invocations", "Sum", [7.0], start=T0 + timedelta(minutes=55))])
+    after = _rollup_version(variant, "Invocations", "Sum", T0)
+    assert after != before  # rewritten
+    assert after.split(",")[0] == before.split(",")[0]  # on the same page
