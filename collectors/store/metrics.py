@@ -125,7 +125,7 @@ WHERE until IS NOT NULL
 """
 
 LOCK_ENDPOINTS = """
-SELECT pg_advisory_xact_lock(hashtextextended('metrics:' || e, 0)) FROM (
+SELECT e, pg_advisory_xact_lock(hashtextextended('metrics:' || e, 0)) FROM (
     SELECT DISTINCT endpoint_id AS e FROM dashboard_productionvariant WHERE id = ANY(%s) ORDER BY 1
 ) x
 """
@@ -208,6 +208,7 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
         with connection.cursor() as cur:
             variants = sorted({r.query.variant.key for r in results})
             cur.execute(LOCK_ENDPOINTS, [variants])
+            endpoints = [row[0] for row in cur.fetchall()]  # locked, and summarised below
         series = ensure_series((r.query.variant.key, r.query.metric, r.query.stat) for r in results)
         stat_of: dict[int, str] = {}  # the series stored into, and their statistic
         first: datetime | None = None
@@ -281,12 +282,7 @@ def store_results(results: list[SeriesResult]) -> StoreStats:
                 span = _span(sorted(stat_of.items()), first, last)
                 cur.execute(HOURLY_ROLLUP, span)
                 cur.execute(DAILY_ROLLUP, span)
-                variants = sorted({r.query.variant.key for r in results})
-                cur.execute(
-                    "SELECT DISTINCT endpoint_id FROM dashboard_productionvariant WHERE id = ANY(%s)",
-                    [variants],
-                )
-                refresh_metric_summaries([row[0] for row in cur.fetchall()], first, last)
+                refresh_metric_summaries(endpoints, first, last)
         stats.series = len(stat_of)
     return stats
 
